@@ -1,0 +1,127 @@
+"""Command-line operations (``flask ...``): deploy definitions, load organisation and calendar, run timers.
+
+Each command is one transaction boundary: it calls services that flush, then commits once (or rolls back).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from app.extensions import db
+from app.org import load_divisions
+from app.runtime import runtime
+from workflows.calendar_store import recompute_provisional, store_schedule
+from workflows.definitions import deploy, read_project_files
+from workflows.errors import DefinitionInvalid
+from workflows.legal_time import CalendarError, parse_schedule
+from workflows.timers import wake_due
+
+
+@click.group("definitions")
+def definitions_cli() -> None:
+    """Process definitions (BPMN + forms)."""
+
+
+@definitions_cli.command("deploy")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default=None)
+@click.option("--comment", default="deployed from the checkout")
+def deploy_command(root: Path | None, comment: str) -> None:
+    """Validate bpmn/ and forms/ and store them as a new version (nothing if unchanged)."""
+    root = root or current_app.config["PROJECT_ROOT"]
+    files = read_project_files(root)
+    engine = runtime().engine(db.session)
+    try:
+        version = deploy(db.session, files, engine.helpers, created_by="cli", comment=comment)
+    except DefinitionInvalid as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"definition version {version.number}: {', '.join(version.process_ids)}")
+
+
+@click.group("org")
+def org_cli() -> None:
+    """Organisation tree."""
+
+
+@org_cli.command("load-divisions")
+def load_divisions_command() -> None:
+    """Load Nanyang's city, 15 county-level units and 246 townships (idempotent)."""
+    count = load_divisions(db.session)
+    db.session.commit()
+    click.echo(f"{count} organisation units loaded")
+
+
+@click.group("calendar")
+def calendar_cli() -> None:
+    """PRC working-day calendar."""
+
+
+@calendar_cli.command("load")
+@click.argument("schedule_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_schedule_command(schedule_file: Path) -> None:
+    """Load a year's published holiday schedule (JSON) and recompute provisional deadlines."""
+    try:
+        schedule = parse_schedule(json.loads(schedule_file.read_text(encoding="utf-8")))
+    except (CalendarError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{schedule_file}: {exc}") from None
+    store_schedule(db.session, schedule, loaded_by="cli")
+    db.session.commit()
+    rt = runtime()
+    rt.reload_calendar(db.session)
+    report = recompute_provisional(db.session, rt.engine)
+    click.echo(
+        f"{schedule.year}: {len(schedule.holidays)} holidays, {len(schedule.workdays)} make-up working days; "
+        f"recomputed {len(report.recomputed)} case(s), {len(report.failed)} failed"
+    )
+    for instance_id, message in report.failed.items():
+        click.echo(f"  instance {instance_id}: {message}", err=True)
+
+
+@calendar_cli.command("status")
+@click.argument("year", type=int)
+def calendar_status_command(year: int) -> None:
+    """Say whether a year's schedule is official or provisional."""
+    calendar = runtime().calendar(db.session)
+    try:
+        official = calendar.is_official(year)
+        calendar.is_working_day(date(year, 1, 1))
+    except CalendarError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{year}: {'official' if official else 'provisional (statutory holidays only)'}")
+
+
+@click.command("timers")
+def timers_command() -> None:
+    """Wake every instance whose timer is due (what the scheduler does every interval)."""
+    rt = runtime()
+    report = wake_due(db.session, rt.engine)
+    click.echo(f"woke {len(report.woken)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+
+
+@click.command("init-demo")
+def init_demo_command() -> None:
+    """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
+    load_divisions(db.session)
+    db.session.commit()
+    files = read_project_files(current_app.config["PROJECT_ROOT"])
+    engine = runtime().engine(db.session)
+    try:
+        version = deploy(
+            db.session, files, engine.helpers, created_by="init-demo", comment="initial definitions"
+        )
+    except DefinitionInvalid as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"organisation loaded; definition version {version.number}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (definitions_cli, org_cli, calendar_cli, timers_command, init_demo_command):
+        app.cli.add_command(command)

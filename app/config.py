@@ -1,0 +1,50 @@
+"""Configuration: one object, read from ``GOVERNANCE_*`` environment variables; tests pass overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A persistent random key in the instance folder unless one is given (never a constant in the code)."""
+    if os.environ.get("GOVERNANCE_SECRET_KEY"):
+        return os.environ["GOVERNANCE_SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def database_url(instance_path: Path) -> str:
+    url = os.environ.get("GOVERNANCE_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        # psycopg 3 is the driver we install; plain postgresql:// URLs would ask for psycopg2.
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+    instance_path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance_path / 'governance.sqlite3'}"
+
+
+def build_config(instance_path: Path, override: dict[str, Any] | None = None) -> dict[str, Any]:
+    override = override or {}
+    config: dict[str, Any] = {
+        "SECRET_KEY": override.get("SECRET_KEY") or _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": override.get("SQLALCHEMY_DATABASE_URI") or database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The timer job runs in the serving process when enabled (scripts/run enables it).
+        "SCHEDULER_ENABLED": os.environ.get("GOVERNANCE_SCHEDULER", "0") == "1",
+        "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("GOVERNANCE_SCHEDULER_INTERVAL", "30")),
+        # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
+        "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
+        "PROJECT_ROOT": PROJECT_ROOT,
+    }
+    config.update(override)
+    return config

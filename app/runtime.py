@@ -1,0 +1,60 @@
+"""The engine behind one door: the app's clock, calendar and spec cache, and an Engine per session.
+
+Views and CLI commands call :func:`engine`; nothing else in ``app/`` builds workflow objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from workflows.calendar_store import load_calendar
+from workflows.clock import Clock, ManualClock, SystemClock
+from workflows.definitions import SpecCache
+from workflows.engine import Engine
+from workflows.legal_time import WorkingCalendar
+
+
+class Runtime:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.spec_cache = SpecCache()
+        self._calendar: WorkingCalendar | None = None
+        self._lock = threading.Lock()
+
+    def calendar(self, session: Session) -> WorkingCalendar:
+        if self._calendar is None:
+            with self._lock:
+                if self._calendar is None:
+                    self._calendar = load_calendar(session)
+        return self._calendar
+
+    def reload_calendar(self, session: Session) -> WorkingCalendar:
+        """Pick up schedules loaded by an admin (possibly from another process)."""
+        calendar = load_calendar(session)
+        with self._lock:
+            self._calendar = calendar
+        return calendar
+
+    def engine(self, session: Session) -> Engine:
+        return Engine(session, self.calendar(session), clock=self.clock, spec_cache=self.spec_cache)
+
+
+def init_app(app: Flask) -> None:
+    start = app.config.get("SIMULATION_START")
+    clock: Clock = app.config.get("CLOCK") or (
+        ManualClock(datetime.fromisoformat(start)) if start else SystemClock()
+    )
+    app.extensions["governance"] = Runtime(clock)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["governance"]
+
+
+def engine() -> Engine:
+    return runtime().engine(db.session)

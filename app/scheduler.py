@@ -1,0 +1,47 @@
+"""APScheduler in the serving process: wake due instances; at start-up, catch up once on missed timers.
+
+The job itself is :func:`workflows.timers.wake_due`, which is safe with several processes sharing one
+PostgreSQL, so running more than one server is fine.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from app.extensions import db
+from app.runtime import runtime
+from workflows.timers import wake_due
+
+log = logging.getLogger(__name__)
+
+
+def run_timers(app: Flask) -> None:
+    with app.app_context():
+        rt = runtime()
+        rt.reload_calendar(db.session)
+        report = wake_due(db.session, rt.engine)
+        if report.woken or report.failed:
+            log.info("timers: woke %s, failed %s", report.woken, report.failed)
+        db.session.remove()
+
+
+def init_app(app: Flask) -> None:
+    if not app.config.get("SCHEDULER_ENABLED"):
+        return
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler.add_job(
+        run_timers,
+        "interval",
+        seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
+        args=[app],
+        id="wake_due",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),  # catch up on timers missed while the server was down
+    )
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler

@@ -1,0 +1,141 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when DATABASE_URL is set), built by the
+project's Alembic migrations once per session and emptied after each test; an engine with a manual clock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, delete
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app
+from app.config import database_url
+from workflows.clock import ManualClock
+from workflows.definitions import SpecCache, deploy, read_project_files
+from workflows.engine import Engine
+from workflows.legal_time import CST, WorkingCalendar
+from workflows.models import Base, OrgUnit
+from workflows.roles import Actor
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+# A small organisation: the city, two counties, a township in each, a city-direct unit.
+CITY, WANCHENG, WOLONG = "411300", "411302", "411303"
+WANCHENG_TOWN, WOLONG_TOWN, CITY_DIRECT = "411302001", "411303001", "CD01"
+ORG = [
+    (CITY, "南阳市", "city", None),
+    (WANCHENG, "宛城区", "county", CITY),
+    (WOLONG, "卧龙区", "county", CITY),
+    (WANCHENG_TOWN, "东关街道", "township", WANCHENG),
+    (WOLONG_TOWN, "七一街道", "township", WOLONG),
+    (CITY_DIRECT, "市公安局", "city_direct", CITY),
+]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    url = os.environ.get("DATABASE_URL")
+    return [f"database: {'PostgreSQL ' + url if url else 'SQLite (set DATABASE_URL for PostgreSQL)'}"]
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if os.environ.get("DATABASE_URL"):
+        return database_url(Path("/nonexistent"))
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def sql_engine(db_url: str) -> Iterator[SqlEngine]:
+    """The schema comes from the migrations (not create_all), so a missing migration fails the suite."""
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test"})
+    with app.app_context():
+        if db_url.startswith("postgresql"):
+            from app.extensions import db
+
+            Base.metadata.drop_all(db.engine)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade()
+        db_ext = app.extensions["sqlalchemy"]
+        db_ext.engine.dispose()
+    engine = create_engine(db_url)
+    yield engine
+    engine.dispose()
+    with app.app_context():
+        from app.extensions import db
+
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session_factory(sql_engine: SqlEngine) -> Iterator[sessionmaker[Session]]:
+    factory = sessionmaker(bind=sql_engine, expire_on_commit=False)
+    yield factory
+    with factory() as s:
+        for table in reversed(Base.metadata.sorted_tables):
+            s.execute(delete(table))
+        s.commit()
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        for code, name, level, parent in ORG:
+            s.add(OrgUnit(code=code, name=name, level=level, parent_code=parent))
+        s.commit()
+        yield s
+        s.rollback()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 16, 9, 0, tzinfo=CST))
+
+
+@pytest.fixture(scope="session")
+def calendar() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+@pytest.fixture
+def make_engine(clock: ManualClock, calendar: WorkingCalendar) -> Callable[[Session], Engine]:
+    cache = SpecCache()
+
+    def build(s: Session) -> Engine:
+        return Engine(s, calendar, clock=clock, spec_cache=cache)
+
+    return build
+
+
+@pytest.fixture
+def engine(session: Session, make_engine: Callable[[Session], Engine]) -> Engine:
+    return make_engine(session)
+
+
+@pytest.fixture
+def deployed(session: Session, engine: Engine) -> Any:
+    version = deploy(session, read_project_files(FIXTURES), engine.helpers, created_by="test")
+    session.commit()
+    return version
+
+
+def actor(user: str, *grants: tuple[str, str]) -> Actor:
+    return Actor(user, frozenset(grants))
+
+
+# Holders of the fixture process's lanes for a township of 宛城区 (upper = the county).
+COUNTY_OFFICE = actor("wancheng-office", ("office_director", WANCHENG))
+COUNTY_COMMITTEE = actor("wancheng-committee", ("committee_director", WANCHENG))
+TOWN_LEADER = actor("dongguan-leader", ("unit_principal_leader", WANCHENG_TOWN))
+OTHER_COUNTY_OFFICE = actor("wolong-office", ("office_director", WOLONG))

@@ -1,0 +1,73 @@
+"""Official holiday schedules in the database, and the working calendar built from them.
+
+The `holidays` package knows the State Council's schedule up to the current year; next year's arrives in
+November or December (ENGINE_NOTES.md). Until then deadlines in that year are provisional. An admin loads the
+published schedule (``flask calendar load``), and every provisional deadline is recomputed with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import clock
+from workflows.engine import Engine
+from workflows.legal_time import WorkingCalendar, YearSchedule
+from workflows.models import CalendarSchedule, ProcessInstance
+
+
+def load_calendar(session: Session) -> WorkingCalendar:
+    rows = session.scalars(select(CalendarSchedule))
+    return WorkingCalendar(
+        YearSchedule(
+            year=r.year,
+            holidays=frozenset(_dates(r.holidays)),
+            workdays=frozenset(_dates(r.workdays)),
+            source=r.source,
+        )
+        for r in rows
+    )
+
+
+def _dates(values: list[str]):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    return [date.fromisoformat(v) for v in values]
+
+
+def store_schedule(session: Session, schedule: YearSchedule, loaded_by: str) -> CalendarSchedule:
+    row = session.get(CalendarSchedule, schedule.year) or CalendarSchedule(year=schedule.year)
+    row.holidays = sorted(d.isoformat() for d in schedule.holidays)
+    row.workdays = sorted(d.isoformat() for d in schedule.workdays)
+    row.source = schedule.source
+    row.loaded_at = clock.now()
+    row.loaded_by = loaded_by
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass
+class RecomputeReport:
+    recomputed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def recompute_provisional(session: Session, make_engine: Callable[[Session], Engine]) -> RecomputeReport:
+    """Recompute every provisional deadline with the calendar as now loaded; one commit per instance."""
+    report = RecomputeReport()
+    ids = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.has_provisional)))
+    session.commit()
+    for instance_id in ids:
+        engine = make_engine(session)
+        try:
+            engine.recompute_provisional(instance_id)
+            session.commit()
+            report.recomputed.append(instance_id)
+        except Exception as exc:  # one broken instance must not stop the others; it is reported
+            session.rollback()
+            report.failed[instance_id] = str(exc)
+    return report

@@ -1,0 +1,73 @@
+"""User-task forms: one JSON Schema file per form in ``forms/``, used to render and to validate.
+
+The same file drives the browser form and the server-side check, so what a user is shown and what the
+server accepts cannot drift apart. Only fields the form declares reach the task data: a user must not be
+able to overwrite variables the process relies on (``unit_code``, decisions, deadlines) by posting extras.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from workflows.errors import FormInvalid, Problem
+
+_FORMAT_CHECKER = FormatChecker()
+
+
+def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Load and check one form file; return the schema (or None) and the problems found."""
+    try:
+        schema = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [Problem(filename, f"not valid JSON: {exc.msg}", line=exc.lineno)]
+    problems: list[Problem] = []
+    if not isinstance(schema, dict):
+        return None, [Problem(filename, "a form must be a JSON object (a JSON Schema of type object)")]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        problems.append(Problem(filename, f"not a valid JSON Schema at {path}: {exc.message}"))
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        problems.append(Problem(filename, 'a form needs "type": "object" and a "properties" object'))
+    if not schema.get("title"):
+        problems.append(Problem(filename, 'a form needs a "title" (shown to the user)'))
+    for name in schema.get("required", []) if isinstance(schema.get("required"), list) else []:
+        if name not in (schema.get("properties") or {}):
+            problems.append(Problem(filename, f"required field {name!r} is not declared in properties"))
+    return (None if problems else schema), problems
+
+
+def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``data`` against the task's form and return only the declared fields.
+
+    Raises :class:`FormInvalid` with every problem at once, keyed by field, so a form can show each
+    message next to its field and keep what the user typed.
+    """
+    if not isinstance(data, Mapping):
+        raise FormInvalid({"": ["form data must be an object"]})
+    if schema is None:
+        if data:
+            raise FormInvalid({"": ["this task has no form and takes no data"]})
+        return {}
+    declared = schema.get("properties", {})
+    errors: dict[str, list[str]] = {}
+    for key in data:
+        if key not in declared:
+            errors.setdefault(key, []).append("field is not part of this form")
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    for err in validator.iter_errors(dict(data)):
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            errors.setdefault(missing, []).append("required")
+            continue
+        path = "/".join(str(p) for p in err.absolute_path)
+        errors.setdefault(path, []).append(err.message)
+    if errors:
+        raise FormInvalid(errors)
+    return {k: v for k, v in data.items() if k in declared}

@@ -1,0 +1,189 @@
+"""Tables the engine owns. Plain SQLAlchemy: the Flask app binds the same ``Base`` through Flask-SQLAlchemy.
+
+Why these tables:
+
+* ``definition_version`` / ``definition_file`` — every deploy is an immutable, numbered version holding the
+  files as uploaded and the parsed specs serialized once (instances do not carry their spec).
+* ``process_instance`` — running state as JSON plus a ``lock_version`` (compare-and-swap: a concurrent
+  writer gets :class:`~workflows.errors.Conflict`, never a lost update) and an indexed ``next_wake_at``
+  so the timer job touches only instances that are due.
+* ``task`` — the projection of user tasks kept in the same transaction as the instance, so inboxes are
+  plain indexed queries and never deserialize workflows.
+* ``instance_event`` — the working file (Art. 32): who did what, when, on which step.
+* ``calendar_schedule`` — official holiday schedules loaded by an admin (e.g. next year's, once published).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no zone support) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Shared by the engine's tables and the app's (Flask-SQLAlchemy is bound with ``model_class=Base``)."""
+
+    registry = registry(type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON})
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_unit"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(20))  # city | county | township | city_direct
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("org_unit.code"), index=True)
+
+
+class DefinitionVersion(Base):
+    __tablename__ = "definition_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    process_ids: Mapped[list[Any]]
+    specs_json: Mapped[str] = mapped_column(Text)
+    files: Mapped[list[DefinitionFile]] = relationship(
+        back_populates="version", order_by="DefinitionFile.path", cascade="all, delete-orphan"
+    )
+
+
+class DefinitionFile(Base):
+    __tablename__ = "definition_file"
+    __table_args__ = (UniqueConstraint("version_id", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    path: Mapped[str] = mapped_column(String(200))  # e.g. "bpmn/accountability_case.bpmn", "forms/x.json"
+    kind: Mapped[str] = mapped_column(String(10))  # bpmn | form
+    content: Mapped[str] = mapped_column(Text)
+    version: Mapped[DefinitionVersion] = relationship(back_populates="files")
+
+
+@event.listens_for(Session, "before_flush")
+def _versions_are_immutable(session: Session, _ctx: Any, _instances: Any) -> None:
+    """A deployed version is a legal record of what ran: refuse any change to it."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, DefinitionVersion | DefinitionFile) and session.is_modified(obj):
+            raise ValueError("deployed definition versions are immutable; deploy a new version instead")
+        if isinstance(obj, DefinitionVersion | DefinitionFile) and obj in session.deleted:
+            raise ValueError("deployed definition versions cannot be deleted")
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (UniqueConstraint("process_id", "business_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str] = mapped_column(String(100))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)  # running|complete|error
+    state_json: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    has_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    started_by: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    version: Mapped[DefinitionVersion] = relationship()
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
+
+
+class Task(Base):
+    """Projection of one user task (READY or finished); the inbox reads only this table."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_inbox", "state", "role", "org_code", "due_at"),
+        Index("ix_task_instance_state", "instance_id", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task UUID
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    process_id: Mapped[str] = mapped_column(String(100))  # the (called) process the task belongs to
+    element_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(50))
+    org_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    form: Mapped[str | None] = mapped_column(String(200))
+    article: Mapped[str | None] = mapped_column(String(100))
+    due_at: Mapped[datetime | None]
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20), default="ready")  # ready | completed | cancelled
+    created_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None]
+
+    instance: Mapped[ProcessInstance] = relationship()
+
+
+class InstanceEvent(Base):
+    __tablename__ = "instance_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))  # started | task_completed | timer_fired | ...
+    element_id: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CalendarSchedule(Base):
+    """A year's official holiday schedule as published by the State Council, loaded by an admin."""
+
+    __tablename__ = "calendar_schedule"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holidays: Mapped[list[Any]]
+    workdays: Mapped[list[Any]]
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,131 @@
+"""Lanes, roles and organisation scope: the one place that decides who may work a task.
+
+A lane in a diagram names a role and, after ``@``, a scope relative to the case's unit (DOMAIN.md, "Roles"):
+
+* ``office_director@upper`` — the office one level above the unit (相应的上一级, Art. 34, 35): a township's
+  county, a county's or city-direct unit's city;
+* ``unit_principal_leader@own`` — the unit itself;
+* ``committee_director@city`` — the city level, whatever the unit.
+
+A lane without ``@`` means ``own``. The diagram stays the same for every case; the same lane lands in a
+different inbox depending on the case's unit. The unit is the task's ``unit_code`` data when a step runs per
+unit (multi-instance over units in the annual cycle), otherwise the instance's unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ROLES: dict[str, str] = {
+    "office_director": "综治办主任",
+    "office_staff": "综治办工作人员",
+    "committee_director": "综治委主任/副主任",
+    "joint_meeting_member": "五部门联席会议成员",
+    "joint_meeting_convener": "联席会议召集人",
+    "county_committee": "县(区)综治委",
+    "unit_principal_leader": "主要负责同志",
+    "unit_in_charge_leader": "分管负责同志",
+    "responsible_leader": "责任领导",
+    "inspector": "督导检查人员",
+    "investigation_team": "调查组",
+    "organization_personnel": "组织人事部门",
+    "discipline_supervision": "纪检监察机关",
+    "member_unit": "成员单位",
+    "designer": "流程设计人员",
+    "supervisor": "督导人员",
+    "admin": "系统管理员",
+}
+
+SCOPES = ("own", "upper", "city")
+
+
+class LaneError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LaneRole:
+    role: str
+    scope: str
+
+    @property
+    def lane(self) -> str:
+        return f"{self.role}@{self.scope}"
+
+
+def parse_lane(name: str | None) -> LaneRole:
+    """Read a lane name; raise :class:`LaneError` with a message a designer can act on."""
+    if not name:
+        raise LaneError(
+            "user task is not in a lane; put it in a lane named after a role, e.g. office_director@upper"
+        )
+    role, _, scope = name.strip().partition("@")
+    scope = scope or "own"
+    if role not in ROLES:
+        raise LaneError(f"lane {name!r} names unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}")
+    if scope not in SCOPES:
+        raise LaneError(f"lane {name!r} has unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+    return LaneRole(role, scope)
+
+
+@dataclass(frozen=True)
+class OrgNode:
+    code: str
+    name: str
+    level: str  # city | county | township | city_direct
+    parent_code: str | None
+
+
+class OrgTree:
+    """The organisation as the engine needs it: each unit's parent, and the city at the root."""
+
+    def __init__(self, nodes: Mapping[str, OrgNode]) -> None:
+        self.nodes = dict(nodes)
+        cities = [n.code for n in self.nodes.values() if n.level == "city"]
+        self.city_code = cities[0] if cities else None
+
+    def upper(self, code: str) -> str:
+        """The organisation one level above ``code`` (相应的上一级); the city is its own upper level."""
+        node = self._node(code)
+        return node.parent_code or node.code
+
+    def resolve(self, lane: LaneRole, unit_code: str) -> str:
+        """The organisation whose holders of ``lane.role`` work this task for ``unit_code``."""
+        self._node(unit_code)
+        if lane.scope == "own":
+            return unit_code
+        if lane.scope == "upper":
+            return self.upper(unit_code)
+        if self.city_code is None:
+            raise LaneError("no city-level unit in the organisation tree")
+        return self.city_code
+
+    def county_of(self, code: str) -> str | None:
+        """The county-level unit a unit belongs to (itself for a county), for per-county views."""
+        node = self._node(code)
+        while node.level not in ("county", "city"):
+            if node.parent_code is None:
+                return None
+            node = self._node(node.parent_code)
+        return node.code if node.level == "county" else None
+
+    def _node(self, code: str) -> OrgNode:
+        try:
+            return self.nodes[code]
+        except KeyError:
+            raise LaneError(f"unknown organisation unit {code!r}") from None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user id and the (role, organisation) grants they hold."""
+
+    user_id: str
+    grants: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+
+    def holds(self, role: str, org_code: str) -> bool:
+        return (role, org_code) in self.grants
+
+
+SYSTEM = Actor("system")

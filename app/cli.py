@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.org import load_divisions
@@ -21,10 +22,7 @@ from workflows.errors import DefinitionInvalid
 from workflows.legal_time import CalendarError, parse_schedule
 from workflows.timers import wake_due
 
-
-@click.group("definitions")
-def definitions_cli() -> None:
-    """Process definitions (BPMN + forms)."""
+definitions_cli = AppGroup("definitions", help="Process definitions (BPMN + forms).")
 
 
 @definitions_cli.command("deploy")
@@ -32,7 +30,7 @@ def definitions_cli() -> None:
 @click.option("--comment", default="deployed from the checkout")
 def deploy_command(root: Path | None, comment: str) -> None:
     """Validate bpmn/ and forms/ and store them as a new version (nothing if unchanged)."""
-    root = root or current_app.config["PROJECT_ROOT"]
+    root = root or current_app.config["DEFINITIONS_ROOT"]
     files = read_project_files(root)
     engine = runtime().engine(db.session)
     try:
@@ -44,9 +42,7 @@ def deploy_command(root: Path | None, comment: str) -> None:
     click.echo(f"definition version {version.number}: {', '.join(version.process_ids)}")
 
 
-@click.group("org")
-def org_cli() -> None:
-    """Organisation tree."""
+org_cli = AppGroup("org", help="Organisation tree.")
 
 
 @org_cli.command("load-divisions")
@@ -57,9 +53,7 @@ def load_divisions_command() -> None:
     click.echo(f"{count} organisation units loaded")
 
 
-@click.group("calendar")
-def calendar_cli() -> None:
-    """PRC working-day calendar."""
+calendar_cli = AppGroup("calendar", help="PRC working-day calendar.")
 
 
 @calendar_cli.command("load")
@@ -97,6 +91,7 @@ def calendar_status_command(year: int) -> None:
 
 
 @click.command("timers")
+@with_appcontext
 def timers_command() -> None:
     """Wake every instance whose timer is due (what the scheduler does every interval)."""
     rt = runtime()
@@ -105,11 +100,12 @@ def timers_command() -> None:
 
 
 @click.command("init-demo")
+@with_appcontext
 def init_demo_command() -> None:
     """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
     load_divisions(db.session)
     db.session.commit()
-    files = read_project_files(current_app.config["PROJECT_ROOT"])
+    files = read_project_files(current_app.config["DEFINITIONS_ROOT"])
     engine = runtime().engine(db.session)
     try:
         version = deploy(

@@ -45,6 +45,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
         "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
         "PROJECT_ROOT": PROJECT_ROOT,
+        # Where `bpmn/` and `forms/` are read from by `flask definitions deploy` and `flask init-demo`.
+        "DEFINITIONS_ROOT": PROJECT_ROOT,
     }
     config.update(override)
     return config

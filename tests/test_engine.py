@@ -314,7 +314,10 @@ def test_stale_instance_write_conflicts(
             COUNTY_OFFICE,
         )
         with pytest.raises(Conflict):
-            make_engine(stale).wake(iid)  # writes back the state it read before the completion
+            engine = make_engine(stale)
+            assert old.next_wake_at is None
+            old.next_wake_at = engine.now()  # pretend a timer is due, so wake() writes
+            engine.wake(iid)  # writes back the state it read before the completion
     finally:
         stale.rollback()
         stale.close()

@@ -19,20 +19,6 @@ from workflows.legal_time import CST, YearSchedule
 from workflows.models import InstanceEvent, ProcessInstance, Task
 from workflows.timers import wake_due
 
-WAIT_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="wait_working_days" isExecutable="true">
-    <bpmn:startEvent id="s"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
-    <bpmn:intermediateCatchEvent id="wait">
-      <bpmn:timerEventDefinition id="td"><bpmn:timeDate>working_days_after(now(), 5)</bpmn:timeDate>
-      </bpmn:timerEventDefinition>
-    </bpmn:intermediateCatchEvent>
-    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
-    <bpmn:endEvent id="e"/>
-  </bpmn:process>
-</bpmn:definitions>"""
-
 # A made-up 2027 notice for the test: New Year 1–3 January off, plus Monday 4 January; Sunday 10 January
 # worked. (The real one is not published as of this writing.)
 NOTICE_2027 = YearSchedule(
@@ -53,7 +39,7 @@ def test_deadline_into_unpublished_year_is_provisional_then_recomputed(
 
     deploy(
         session,
-        {**read_project_files(FIXTURES), "bpmn/wait.bpmn": WAIT_BPMN},
+        read_project_files(FIXTURES),
         make_engine(session).helpers,
         created_by="test",
     )

@@ -49,6 +49,7 @@ LANE_LABEL = 30  # the same for a lane (one per nesting level)
 CONTENT_PAD = 40  # between a lane's label band and the first column, and after the last column
 COL_GAP = 60  # between columns: room for a vertical edge segment and a short flow label
 ROW_PITCH = 140  # per row of a band: an 80 px task slot and 30 px of routing space above and below
+BOUNDARY_PITCH = 46  # centre distance of boundary events sharing a host
 POOL_GAP = 60  # between pools, for message flows
 PLANE_ORIGIN = (160, 80)  # where the first pool (or bare process) starts, as the modeller does
 LABEL_LINE = 14  # line height of an external label (bpmn-js draws them at 11 px)
@@ -491,22 +492,34 @@ def _is_leaf(lanes: list[_Lane], index: int) -> bool:
 
 
 def _place_boundaries(block: _Block) -> None:
-    """Spread each host's boundary events evenly along its bottom edge, centres on the edge."""
+    """Put each host's boundary events side by side on its bottom edge, centres on the edge.
+
+    Their flows leave straight down, so the event whose target lies lowest goes leftmost: the L-shaped
+    flows then nest instead of crossing. A label goes beside its event, on the outer side.
+    """
+    targets: dict[str, list[int]] = {}
+    for flow in block.flows:
+        if flow.target in block.nodes:
+            targets.setdefault(flow.source, []).append(block.nodes[flow.target].rect.cy)
     by_host: dict[str, list[_Node]] = {}
     for node in block.boundaries:
         by_host.setdefault(node.host or "", []).append(node)
     for host_id, attached in by_host.items():
         host = block.nodes[host_id]
+        attached.sort(key=lambda b: (0, -max(targets[b.id]), b.order) if b.id in targets else (1, 0, b.order))
         count = len(attached)
         for i, node in enumerate(attached):
-            cx = host.rect.x + host.rect.w * (i + 1) // (count + 1)
+            cx = host.rect.cx + (2 * i - (count - 1)) * BOUNDARY_PITCH // 2
             w, h = node.size
             node.rect = Rect(cx - w // 2, host.rect.y2 - h // 2, w, h)
             node.band, node.col, node.row = host.band, host.col, host.row
             if node.name:
                 lw, lh = _label_size(node.name)
-                # Right of the event, just under the host: the outgoing flow runs straight down.
-                node.label = Rect(node.rect.x2 + 2, host.rect.y2 + 2, lw, lh)
+                if 0 < i < count - 1:  # between two neighbours: only below is free
+                    node.label = Rect(cx - lw // 2, node.rect.y2 + 2, lw, lh)
+                    continue
+                x = node.rect.x - 2 - lw if count > 1 and i == 0 else node.rect.x2 + 2
+                node.label = Rect(x, host.rect.y2 + 2, lw, lh)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -592,9 +605,9 @@ def _route(
     for flow in block.flows:
         outgoing_count[flow.source] = outgoing_count.get(flow.source, 0) + 1
 
-    placed: list[tuple[_Flow, list[Point]]] = []
-
-    def score(flow: _Flow, points: list[Point], preferred_gap: int | None, gap: int | None) -> float:
+    def score(
+        flow: _Flow, points: list[Point], preferred_gap: int, gap: int | None, others: list[_Flow]
+    ) -> float:
         src, tgt = by_id[flow.source], by_id[flow.target]
         exempt = {src.id, tgt.id}
         hits = 0
@@ -606,18 +619,18 @@ def _route(
                     hits += 1
         shared = 0
         crossings = 0
-        for other, other_points in placed:
+        for other in others:
             related = other.source == flow.source or other.target == flow.target
             for a, b in _segments(points):
-                for c, d in _segments(other_points):
+                for c, d in _segments(other.points):
                     if not related:
                         shared += _overlap(a, b, c, d)
                     crossings += _crosses(a, b, c, d)
         length = sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in _segments(points))
-        detour = abs(gap - preferred_gap) * 5 if gap is not None and preferred_gap is not None else 0
+        detour = abs(gap - preferred_gap) * 5 if gap is not None else 0
         return hits * 1000 + shared * 3 + crossings * 12 + (len(points) - 2) * 25 + length * 0.1 + detour
 
-    for flow in block.flows:
+    def candidates_for(flow: _Flow) -> list[tuple[list[Point], int | None]]:
         src, tgt = by_id[flow.source], by_id[flow.target]
         s, t = src.rect, tgt.rect
         cs, ct = by_id[effective[flow.source]].col, tgt.col
@@ -625,7 +638,6 @@ def _route(
         start: Point = (s.cx, s.y2) if boundary else (s.x2, s.cy)
         end: Point = (t.x, t.cy)
         candidates: list[tuple[list[Point], int | None]] = []
-        prefer = cs + 1 if outgoing_count.get(flow.source, 0) > 1 else ct
         if ct > cs and not flow.back:
             if boundary:
                 if end[1] > start[1] + 10 and end[0] > start[0]:
@@ -672,12 +684,26 @@ def _route(
                 candidates.append(([start, (g1, start[1]), (g1, hy), (g2, hy), (g2, end[1]), end], None))
         if not candidates:  # cannot happen with at least one channel, but never emit an edge without points
             candidates.append(([start, end], None))
-        best = min(
-            ((score(flow, _simplify(p), prefer, g), i, _simplify(p)) for i, (p, g) in enumerate(candidates)),
-            key=lambda item: (item[0], item[1]),
-        )
-        flow.points = best[2]
-        placed.append((flow, flow.points))
+        return [(_simplify(p), g) for p, g in candidates]
+
+    options = {flow.id: candidates_for(flow) for flow in block.flows}
+
+    def choose(flow: _Flow, others: list[_Flow]) -> None:
+        cs, ct = by_id[effective[flow.source]].col, by_id[flow.target].col
+        # A split fans out right after its source; anything else turns just before its target.
+        prefer = cs + 1 if outgoing_count.get(flow.source, 0) > 1 else ct
+        scored = [(score(flow, p, prefer, g, others), i) for i, (p, g) in enumerate(options[flow.id])]
+        flow.points = options[flow.id][min(scored)[1]][0]
+
+    # Forward flows first (they carry the reading direction), back edges fit around them; then each flow
+    # is re-chosen twice knowing all the others, which removes most crossings an early choice caused.
+    routed: list[_Flow] = []
+    for flow in [f for f in block.flows if not f.back] + [f for f in block.flows if f.back]:
+        choose(flow, routed)
+        routed.append(flow)
+    for _round in range(2):
+        for flow in block.flows:
+            choose(flow, [f for f in block.flows if f is not flow])
 
     for flow in block.flows:
         if flow.name:

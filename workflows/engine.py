@@ -103,6 +103,8 @@ class Engine:
                 yield
             except SpiffWorkflowException as exc:
                 raise ProcessFailed(str(exc)) from exc
+            except StaleDataError:  # an autoflush or the final flush met a newer lock_version
+                raise Conflict("the case was changed by someone else meanwhile; reload and try again") from None
 
     def now(self) -> datetime:
         with clockmod.activated(self.clock):
@@ -223,17 +225,21 @@ class Engine:
         return inst
 
     # -- timers -----------------------------------------------------------------------------------------
-    def wake(self, instance_id: int, actor: Actor = SYSTEM) -> ProcessInstance:
-        """Fire whatever timers of one instance are due now and run the engine on."""
+    def wake(self, instance_id: int, actor: Actor = SYSTEM) -> bool:
+        """Fire whatever timers of one instance are due now and run the engine on.
+
+        Returns False, writing nothing, when nothing is due (any more): another scheduler got there first.
+        """
         inst = self.get_instance(instance_id)
-        if inst.status != "running":
-            return inst
+        with clockmod.activated(self.clock):
+            if inst.status != "running" or inst.next_wake_at is None or inst.next_wake_at > clockmod.now():
+                return False
         wf, loaded = self._load(inst)
         with self._running():
             before = {str(t.id) for t in wf.get_tasks(state=TaskState.WAITING)}
             wf.refresh_timers()
             self._advance(inst, wf, loaded, actor, fired_from=before)
-        return inst
+        return True
 
     def recompute_provisional(self, instance_id: int) -> ProcessInstance:
         """Re-evaluate provisional deadlines after a year's official schedule was loaded."""
@@ -302,10 +308,7 @@ class Engine:
         inst.state_json = serializer().state_to_json(wf)
         inst.updated_at = now
         flag_modified(inst, "state_json")  # always write, so every step is checked against lock_version
-        try:
-            self.session.flush()
-        except StaleDataError:
-            raise Conflict("the case was changed by someone else meanwhile; reload and try again") from None
+        self.session.flush()
 
     def _sync_tasks(self, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> None:
         ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}

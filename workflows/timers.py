@@ -66,9 +66,12 @@ def wake_due(session: Session, make_engine: Callable[[Session], Engine], limit: 
                 report.skipped.append(instance_id)
                 session.rollback()
                 continue
-            engine.wake(instance_id)
-            session.commit()
-            report.woken.append(instance_id)
+            if engine.wake(instance_id):
+                session.commit()
+                report.woken.append(instance_id)
+            else:
+                session.rollback()
+                report.skipped.append(instance_id)
         except Conflict:
             session.rollback()
             report.skipped.append(instance_id)

@@ -427,6 +427,10 @@ def _plan(container: etree._Element, use_lanes: bool) -> _Block:
             per_band = math.ceil(needed / len(leaves))
             for band in leaves:
                 bands[band].min_h = max(bands[band].min_h, per_band)
+    # Lanes of equal rank look drawn on purpose: every lane gets the height the tallest label asks for.
+    uniform = max((band.min_h for band in bands), default=0)
+    for band in bands:
+        band.min_h = uniform
     y = 0
     for band in bands:
         natural = band.rows * ROW_PITCH
@@ -826,41 +830,71 @@ def _draw_collaboration(
         process = processes.get(participant.get("processRef") or "")
         pools.append((participant, _plan(process, use_lanes=True) if process is not None else None))
     width = max([POOL_LABEL + b.width for _p, b in pools if b is not None] + [600])
+
     x, y = PLANE_ORIGIN
-    rects: dict[str, Rect] = {}
-    pool_rects: dict[str, Rect] = {}
+    placed: list[tuple[etree._Element, _Block | None, Rect]] = []
+    where: dict[str, tuple[Rect, _Node | None, Rect]] = {}  # element -> (plane rect, node, its pool)
     for participant, block in pools:
-        height = block.height if block is not None else 100
-        pool = Rect(x, y, width, height)
+        pool = Rect(x, y, width, block.height if block is not None else 100)
+        placed.append((participant, block, pool))
+        where[participant.get("id", "")] = (pool, None, pool)
+        if block is not None:
+            for node in list(block.nodes.values()) + block.boundaries:
+                where[node.id] = (node.rect.moved(x + POOL_LABEL, y), node, pool)
+        y += pool.h + POOL_GAP
+
+    messages: list[tuple[str, list[Point], Rect | None]] = []
+    for flow in collaboration:
+        if _local(flow) != "messageFlow" or not flow.get("id"):
+            continue
+        source, target = where.get(flow.get("sourceRef", "")), where.get(flow.get("targetRef", ""))
+        if source is None or target is None:
+            continue
+        points = _message_route(source, target)
+        # A message arriving at or leaving an event's bottom would run through its label: lift the label.
+        for (rect, node, _pool), end in ((source, points[0]), (target, points[-1])):
+            if node is not None and node.label is not None and end[1] == rect.y2:
+                node.label = Rect(node.label.x, node.rect.y - 5 - node.label.h, node.label.w, node.label.h)
+        label = None
+        name = (flow.get("name") or "").strip()
+        if name:
+            lw, lh = _label_size(name)
+            (ax, ay), (_bx, by) = points[0], points[1]
+            label = Rect(ax + 4, ay + 4 if by > ay else ay - 4 - lh, lw, lh)
+        messages.append((flow.get("id", ""), points, label))
+
+    for participant, block, pool in placed:
         _shape(plane, ids, participant.get("id", ""), pool, isHorizontal="true")
-        pool_rects[participant.get("id", "")] = pool
         if block is not None:
             # Stretch lanes to the shared pool width so every pool lines up.
             extra = width - POOL_LABEL - block.width
             for lane in block.lanes:
                 lane.rect = Rect(lane.rect.x, lane.rect.y, lane.rect.w + extra, lane.rect.h)
-            rects.update(_draw_block(plane, ids, block, x + POOL_LABEL, y))
-        y += height + POOL_GAP
-    rects.update(pool_rects)
-    for flow in collaboration:
-        if _local(flow) != "messageFlow" or not flow.get("id"):
-            continue
-        source, target = rects.get(flow.get("sourceRef", "")), rects.get(flow.get("targetRef", ""))
-        if source is None or target is None:
-            continue
-        _edge(plane, ids, flow.get("id", ""), _message_route(source, target), None)
+            _draw_block(plane, ids, block, pool.x + POOL_LABEL, pool.y)
+    for flow_id, points, label in messages:
+        _edge(plane, ids, flow_id, points, label)
 
 
-def _message_route(s: Rect, t: Rect) -> list[Point]:
-    """Vertical from one pool to the other, with one horizontal jog halfway when the centres differ."""
-    if s.cy <= t.cy:
-        a, b = (s.cx, s.y2), (t.cx, t.y)
-    else:
-        a, b = (s.cx, s.y), (t.cx, t.y2)
-    if a[0] == b[0]:
+def _message_route(
+    source: tuple[Rect, _Node | None, Rect], target: tuple[Rect, _Node | None, Rect]
+) -> list[Point]:
+    """Vertical between the two pools; a whole pool is met straight above or below the node at the other end.
+
+    Two nodes at different x get one horizontal jog, in the gap just outside the source's pool.
+    """
+    (s, s_node, s_pool), (t, t_node, _t_pool) = source, target
+    down = s.cy <= t.cy
+    sx, tx = s.cx, t.cx
+    if s_node is None and t_node is not None:
+        sx = min(max(tx, s.x + POOL_LABEL + 10), s.x2 - 10)
+    elif t_node is None and s_node is not None:
+        tx = min(max(sx, t.x + POOL_LABEL + 10), t.x2 - 10)
+    a: Point = (sx, s.y2) if down else (sx, s.y)
+    b: Point = (tx, t.y) if down else (tx, t.y2)
+    if sx == tx:
         return [a, b]
-    mid = (a[1] + b[1]) // 2
-    return [a, (a[0], mid), (b[0], mid), b]
+    mid = s_pool.y2 + POOL_GAP // 2 if down else s_pool.y - POOL_GAP // 2
+    return [a, (sx, mid), (tx, mid), b]
 
 
 def _draw_process(root: etree._Element, ids: _Ids, container: etree._Element) -> None:

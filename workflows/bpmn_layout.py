@@ -632,7 +632,7 @@ def _route(
                     crossings += _crosses(a, b, c, d)
         length = sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in _segments(points))
         detour = abs(gap - preferred_gap) * 5 if gap is not None else 0
-        return hits * 1000 + shared * 3 + crossings * 12 + (len(points) - 2) * 25 + length * 0.1 + detour
+        return hits * 1000 + shared * 3 + crossings * 40 + (len(points) - 2) * 25 + length * 0.1 + detour
 
     def candidates_for(flow: _Flow) -> list[tuple[list[Point], int | None]]:
         src, tgt = by_id[flow.source], by_id[flow.target]

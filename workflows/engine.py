@@ -103,8 +103,8 @@ class Engine:
                 yield
             except SpiffWorkflowException as exc:
                 raise ProcessFailed(str(exc)) from exc
-            except StaleDataError:  # an autoflush or the final flush met a newer lock_version
-                raise Conflict("the case was changed by someone else meanwhile; reload and try again") from None
+            except StaleDataError:  # a flush (auto or final) met a newer lock_version
+                raise Conflict("someone else changed the case meanwhile; reload and retry") from None
 
     def now(self) -> datetime:
         with clockmod.activated(self.clock):

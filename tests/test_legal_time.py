@@ -19,6 +19,7 @@ from workflows.legal_time import (
     MAX_YEAR,
     MIN_YEAR,
     CalendarError,
+    CalendarUsage,
     WorkingCalendar,
     YearSchedule,
     add_months,
@@ -309,7 +310,7 @@ def test_tracking_does_not_mix_threads(calendar: WorkingCalendar) -> None:
     """Two threads track at the same time on one calendar; each sees only its own lookups."""
     both_tracking = threading.Barrier(2, timeout=10)
     first_done = threading.Event()
-    results: dict[str, tuple[datetime, bool]] = {}
+    results: dict[str, tuple[datetime, CalendarUsage]] = {}
     errors: list[BaseException] = []
 
     def provisional_2027() -> None:
@@ -318,7 +319,7 @@ def test_tracking_does_not_mix_threads(calendar: WorkingCalendar) -> None:
                 both_tracking.wait()
                 due = calendar.add_working_days(date(2027, 2, 4), 3)
                 first_done.set()
-            results["2027"] = (due, usage.provisional)
+            results["2027"] = (due, usage)
         except BaseException as exc:  # reported in the main thread
             errors.append(exc)
 
@@ -328,7 +329,7 @@ def test_tracking_does_not_mix_threads(calendar: WorkingCalendar) -> None:
                 both_tracking.wait()
                 assert first_done.wait(timeout=10)
                 due = calendar.add_working_days(date(2026, 9, 28), 10)
-            results["2026"] = (due, usage.provisional)
+            results["2026"] = (due, usage)
         except BaseException as exc:
             errors.append(exc)
 
@@ -338,7 +339,8 @@ def test_tracking_does_not_mix_threads(calendar: WorkingCalendar) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert not errors
-    assert results == {"2027": (eod(2027, 2, 15), True), "2026": (eod(2026, 10, 16), False)}
+    assert results["2027"] == (eod(2027, 2, 15), CalendarUsage({2027}, {2027}))
+    assert results["2026"] == (eod(2026, 10, 16), CalendarUsage(set(), {2026}))
 
 
 # --- supported range -------------------------------------------------------------------------------------

@@ -106,6 +106,9 @@ def init_demo_command() -> None:
     load_divisions(db.session)
     db.session.commit()
     files = read_project_files(current_app.config["DEFINITIONS_ROOT"])
+    if not any(path.endswith(".bpmn") for path in files):
+        click.echo("organisation loaded; no diagrams in bpmn/ to deploy")
+        return
     engine = runtime().engine(db.session)
     try:
         version = deploy(

@@ -49,7 +49,9 @@ LANE_LABEL = 30  # the same for a lane (one per nesting level)
 CONTENT_PAD = 40  # between a lane's label band and the first column, and after the last column
 COL_GAP = 60  # between columns: room for a vertical edge segment and a short flow label
 ROW_PITCH = 140  # per row of a band: an 80 px task slot and 30 px of routing space above and below
+BOUNDARY_INSET = 22  # centre of a boundary event from its host's corner
 BOUNDARY_PITCH = 46  # centre distance of boundary events sharing a host
+TRACK = 10  # sideways step between flows that share a gap or a channel
 POOL_GAP = 60  # between pools, for message flows
 PLANE_ORIGIN = (160, 80)  # where the first pool (or bare process) starts, as the modeller does
 LABEL_LINE = 14  # line height of an external label (bpmn-js draws them at 11 px)
@@ -214,6 +216,8 @@ class _Block:
     width: int = 0
     height: int = 0
     label_cols: int = 0
+    channels: list[int] = field(default_factory=list)  # free horizontal lines between rows
+    gaps: list[int] = field(default_factory=list)  # free vertical lines between columns
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -498,8 +502,9 @@ def _is_leaf(lanes: list[_Lane], index: int) -> bool:
 def _place_boundaries(block: _Block) -> None:
     """Put each host's boundary events side by side on its bottom edge, centres on the edge.
 
-    Their flows leave straight down, so the event whose target lies lowest goes leftmost: the L-shaped
-    flows then nest instead of crossing. A label goes beside its event, on the outer side.
+    One or two go near the corners, since bpmn-js draws the collapsed / call / multi-instance marker at the
+    bottom centre. Their flows leave straight down, so the event whose target lies lowest goes leftmost:
+    the L-shaped flows then nest instead of crossing. A label goes beside its event, on the outer side.
     """
     targets: dict[str, list[int]] = {}
     for flow in block.flows:
@@ -513,7 +518,11 @@ def _place_boundaries(block: _Block) -> None:
         attached.sort(key=lambda b: (0, -max(targets[b.id]), b.order) if b.id in targets else (1, 0, b.order))
         count = len(attached)
         for i, node in enumerate(attached):
-            cx = host.rect.cx + (2 * i - (count - 1)) * BOUNDARY_PITCH // 2
+            if count <= 2:
+                # Off centre, clear of the markers bpmn-js draws there (collapsed, call, multi-instance).
+                cx = host.rect.x2 - BOUNDARY_INSET if i == count - 1 else host.rect.x + BOUNDARY_INSET
+            else:
+                cx = host.rect.cx + (2 * i - (count - 1)) * BOUNDARY_PITCH // 2
             w, h = node.size
             node.rect = Rect(cx - w // 2, host.rect.y2 - h // 2, w, h)
             node.band, node.col, node.row = host.band, host.col, host.row
@@ -565,6 +574,36 @@ def _crosses(a: Point, b: Point, c: Point, d: Point) -> bool:
     return xlo < v1[0] < xhi and ylo < h1[1] < yhi
 
 
+class _Lines:
+    """A route's segments prepared for fast comparison: (horizontal?, fixed coordinate, low, high)."""
+
+    def __init__(self, points: list[Point]) -> None:
+        self.segments = [
+            (a[1] == b[1], a[1], min(a[0], b[0]), max(a[0], b[0]))
+            if a[1] == b[1]
+            else (False, a[0], min(a[1], b[1]), max(a[1], b[1]))
+            for a, b in _segments(points)
+        ]
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        self.box = (min(xs), min(ys), max(xs), max(ys))
+
+    def meets(self, other: _Lines) -> tuple[int, int]:
+        """Length run on top of ``other`` and number of crossings with it."""
+        a, b = self.box, other.box
+        if a[0] > b[2] or b[0] > a[2] or a[1] > b[3] or b[1] > a[3]:
+            return 0, 0
+        shared = crossings = 0
+        for h1, f1, lo1, hi1 in self.segments:
+            for h2, f2, lo2, hi2 in other.segments:
+                if h1 == h2:
+                    if f1 == f2:
+                        shared += max(0, min(hi1, hi2) - max(lo1, lo2))
+                elif lo1 < f2 < hi1 and lo2 < f1 < hi2:
+                    crossings += 1
+        return shared, crossings
+
+
 def _simplify(points: list[Point]) -> list[Point]:
     """Drop repeated points and the middle of three collinear points."""
     out: list[Point] = []
@@ -604,35 +643,26 @@ def _route(
             y = band.y + band.top_pad + r * ROW_PITCH
             channels.append(min(max(y, band.y + 12), band.y + band.h - 12))
     channels = sorted(set(channels))
+    block.channels = channels
+    block.gaps = [gap_x(c) for c in range(len(col_x) + 1)]
 
     outgoing_count: dict[str, int] = {}
     for flow in block.flows:
         outgoing_count[flow.source] = outgoing_count.get(flow.source, 0) + 1
 
-    def score(
-        flow: _Flow, points: list[Point], preferred_gap: int, gap: int | None, others: list[_Flow]
-    ) -> float:
-        src, tgt = by_id[flow.source], by_id[flow.target]
-        exempt = {src.id, tgt.id}
-        hits = 0
-        for a, b in _segments(points):
-            for owner, rect in obstacles:
-                if owner in exempt:
-                    continue
-                if _cuts(a, b, rect):
-                    hits += 1
-        shared = 0
-        crossings = 0
-        for other in others:
-            related = other.source == flow.source or other.target == flow.target
-            for a, b in _segments(points):
-                for c, d in _segments(other.points):
-                    if not related:
-                        shared += _overlap(a, b, c, d)
-                    crossings += _crosses(a, b, c, d)
+    def static_cost(flow: _Flow, points: list[Point], preferred_gap: int, gap: int | None) -> float:
+        """What a route costs on its own: shapes and labels it cuts, bends, length, distance from the
+        preferred turning gap."""
+        exempt = {flow.source, flow.target}
+        hits = sum(
+            1
+            for a, b in _segments(points)
+            for owner, rect in obstacles
+            if owner not in exempt and _cuts(a, b, rect)
+        )
         length = sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in _segments(points))
         detour = abs(gap - preferred_gap) * 5 if gap is not None else 0
-        return hits * 1000 + shared * 3 + crossings * 40 + (len(points) - 2) * 25 + length * 0.1 + detour
+        return hits * 1000 + (len(points) - 2) * 25 + length * 0.1 + detour
 
     def candidates_for(flow: _Flow) -> list[tuple[list[Point], int | None]]:
         src, tgt = by_id[flow.source], by_id[flow.target]
@@ -682,7 +712,7 @@ def _route(
                     out = (s.cx, s.y)
                 else:
                     out = (-1, -1)
-                if out[0] >= 0 and into[0] >= 0:
+                if out[0] >= 0 and into[0] >= 0 and src is not tgt:  # a self-loop needs the way round
                     candidates.append(([out, (s.cx, hy), (t.cx, hy), into], None))
                 g1 = gap_x(cs + 1)
                 candidates.append(([start, (g1, start[1]), (g1, hy), (g2, hy), (g2, end[1]), end], None))
@@ -690,14 +720,34 @@ def _route(
             candidates.append(([start, end], None))
         return [(_simplify(p), g) for p, g in candidates]
 
-    options = {flow.id: candidates_for(flow) for flow in block.flows}
-
-    def choose(flow: _Flow, others: list[_Flow]) -> None:
+    options: dict[str, list[tuple[float, list[Point]]]] = {}
+    for flow in block.flows:
         cs, ct = by_id[effective[flow.source]].col, by_id[flow.target].col
         # A split fans out right after its source; anything else turns just before its target.
         prefer = cs + 1 if outgoing_count.get(flow.source, 0) > 1 else ct
-        scored = [(score(flow, p, prefer, g, others), i) for i, (p, g) in enumerate(options[flow.id])]
-        flow.points = options[flow.id][min(scored)[1]][0]
+        scored: list[tuple[float, list[Point]]] = []
+        for points, gap in candidates_for(flow):
+            for variant, extra in _tracks(points):
+                scored.append((static_cost(flow, variant, prefer, gap) + extra, variant))
+        # Only near-best routes compete on how they sit with the other flows; this keeps routing fast.
+        best = min(cost for cost, _p in scored)
+        options[flow.id] = [(cost, p) for cost, p in scored if cost <= best + 300]
+
+    def choose(flow: _Flow, others: list[_Flow]) -> None:
+        """Pick the route that, on top of its own cost, runs along and crosses the other flows least."""
+        # Flows that share an end share the segment at that end; two flows between the same pair must not.
+        placed = [
+            ((other.source == flow.source) != (other.target == flow.target), _Lines(other.points))
+            for other in others
+        ]
+        totals = []
+        for i, (cost, points) in enumerate(options[flow.id]):
+            mine = _Lines(points)
+            for related, lines in placed:
+                shared, crossings = mine.meets(lines)
+                cost += (0 if related else shared * 3) + crossings * 40
+            totals.append((cost, i))
+        flow.points = options[flow.id][min(totals)[1]][1]
 
     # Forward flows first (they carry the reading direction), back edges fit around them; then each flow
     # is re-chosen twice knowing all the others, which removes most crossings an early choice caused.
@@ -712,6 +762,21 @@ def _route(
     for flow in block.flows:
         if flow.name:
             flow.label = _flow_label(flow, block.flows)
+
+
+def _tracks(points: list[Point]) -> Iterator[tuple[list[Point], int]]:
+    """A route and its neighbours with one inner segment moved aside by TRACK px (at a small cost), so that
+    flows sharing a gap or a channel can run side by side instead of on top of each other."""
+    yield points, 0
+    for i in range(1, len(points) - 2):
+        (ax, ay), (bx, by) = points[i], points[i + 1]
+        for offset in (-TRACK, TRACK):
+            moved = list(points)
+            if ax == bx:
+                moved[i], moved[i + 1] = (ax + offset, ay), (bx + offset, by)
+            else:
+                moved[i], moved[i + 1] = (ax, ay + offset), (bx, by + offset)
+            yield moved, 4
 
 
 def _flow_label(flow: _Flow, flows: list[_Flow]) -> Rect:
@@ -818,6 +883,18 @@ def _new_plane(root: etree._Element, ids: _Ids, element_id: str) -> etree._Eleme
     return plane
 
 
+@dataclass
+class _End:
+    """One end of a message flow: a flow node inside a pool, or a whole (possibly black-box) pool."""
+
+    rect: Rect
+    pool: Rect
+    node: _Node | None = None
+    block: _Block | None = None
+    dx: int = 0
+    dy: int = 0
+
+
 def _draw_collaboration(
     root: etree._Element, ids: _Ids, collaboration: etree._Element, processes: dict[str, etree._Element]
 ) -> None:
@@ -833,15 +910,28 @@ def _draw_collaboration(
 
     x, y = PLANE_ORIGIN
     placed: list[tuple[etree._Element, _Block | None, Rect]] = []
-    where: dict[str, tuple[Rect, _Node | None, Rect]] = {}  # element -> (plane rect, node, its pool)
+    where: dict[str, _End] = {}
+    obstacles: list[tuple[str, Rect]] = []
     for participant, block in pools:
         pool = Rect(x, y, width, block.height if block is not None else 100)
         placed.append((participant, block, pool))
-        where[participant.get("id", "")] = (pool, None, pool)
+        where[participant.get("id", "")] = _End(pool, pool)
         if block is not None:
+            dx, dy = x + POOL_LABEL, y
             for node in list(block.nodes.values()) + block.boundaries:
-                where[node.id] = (node.rect.moved(x + POOL_LABEL, y), node, pool)
+                where[node.id] = _End(node.rect.moved(dx, dy), pool, node, block, dx, dy)
+                obstacles.append((node.id, node.rect.moved(dx, dy).grown(4)))
+                if node.label:
+                    obstacles.append((node.id, node.label.moved(dx, dy).grown(2)))
         y += pool.h + POOL_GAP
+
+    # Sequence flows already drawn, so that message flows run beside them rather than on top of them.
+    lines: list[tuple[Point, Point]] = []
+    for _participant, block, pool in placed:
+        if block is not None:
+            dx, dy = pool.x + POOL_LABEL, pool.y
+            for seq in block.flows:
+                lines.extend(_segments([(px + dx, py + dy) for px, py in seq.points]))
 
     messages: list[tuple[str, list[Point], Rect | None]] = []
     for flow in collaboration:
@@ -850,10 +940,12 @@ def _draw_collaboration(
         source, target = where.get(flow.get("sourceRef", "")), where.get(flow.get("targetRef", ""))
         if source is None or target is None:
             continue
-        points = _message_route(source, target)
+        points = _message_route(source, target, obstacles, lines)
+        lines.extend(_segments(points))
         # A message arriving at or leaving an event's bottom would run through its label: lift the label.
-        for (rect, node, _pool), end in ((source, points[0]), (target, points[-1])):
-            if node is not None and node.label is not None and end[1] == rect.y2:
+        for end, point in ((source, points[0]), (target, points[-1])):
+            node = end.node
+            if node is not None and node.label is not None and point[1] == end.rect.y2:
                 node.label = Rect(node.label.x, node.rect.y - 5 - node.label.h, node.label.w, node.label.h)
         label = None
         name = (flow.get("name") or "").strip()
@@ -875,26 +967,80 @@ def _draw_collaboration(
         _edge(plane, ids, flow_id, points, label)
 
 
-def _message_route(
-    source: tuple[Rect, _Node | None, Rect], target: tuple[Rect, _Node | None, Rect]
-) -> list[Point]:
-    """Vertical between the two pools; a whole pool is met straight above or below the node at the other end.
+def _escapes(
+    end: _End, down: bool, obstacles: list[tuple[str, Rect]], lines: list[tuple[Point, Point]]
+) -> list[list[Point]]:
+    """The cheapest few ways from a node to its pool's top or bottom edge: straight, or through a channel
+    between rows and a gap between columns when shapes are in the way."""
+    node, block, rect = end.node, end.block, end.rect
+    if node is None or block is None:
+        return [[]]
+    edge = rect.y2 if down else rect.y
+    border = end.pool.y2 if down else end.pool.y
+    paths = [[(rect.cx, edge), (rect.cx, border)]]
+    for hy in block.channels:
+        hy += end.dy
+        if (down and hy > edge + 5) or (not down and hy < edge - 5):
+            paths.extend(
+                [(rect.cx, edge), (rect.cx, hy), (gx + end.dx, hy), (gx + end.dx, border)]
+                for gx in block.gaps
+            )
+    scored = sorted((_route_cost(p, obstacles, {node.id}, lines), i) for i, p in enumerate(paths))
+    return [paths[i] for _cost, i in scored[:3]]
 
-    Two nodes at different x get one horizontal jog, in the gap just outside the source's pool.
+
+def _route_cost(
+    points: list[Point], obstacles: list[tuple[str, Rect]], exempt: set[str], lines: list[tuple[Point, Point]]
+) -> float:
+    """The same weights as for sequence flows: shapes cut, lines run along or crossed, bends, length."""
+    hits = sum(
+        1 for a, b in _segments(points) for owner, r in obstacles if owner not in exempt and _cuts(a, b, r)
+    )
+    shared = sum(_overlap(a, b, c, d) for a, b in _segments(points) for c, d in lines)
+    crossings = sum(_crosses(a, b, c, d) for a, b in _segments(points) for c, d in lines)
+    length = sum(abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in _segments(points))
+    return hits * 1000 + shared * 3 + crossings * 40 + max(0, len(points) - 2) * 25 + length * 0.1
+
+
+def _message_route(
+    source: _End, target: _End, obstacles: list[tuple[str, Rect]], lines: list[tuple[Point, Point]]
+) -> list[Point]:
+    """Leave the source's pool, cross the gap between the pools, enter the target's pool.
+
+    A whole pool is met straight above or below the node at the other end; two nodes at different x get
+    one horizontal jog in the gap just outside the source's pool.
     """
-    (s, s_node, s_pool), (t, t_node, _t_pool) = source, target
+    s, t = source.rect, target.rect
     down = s.cy <= t.cy
-    sx, tx = s.cx, t.cx
-    if s_node is None and t_node is not None:
-        sx = min(max(tx, s.x + POOL_LABEL + 10), s.x2 - 10)
-    elif t_node is None and s_node is not None:
-        tx = min(max(sx, t.x + POOL_LABEL + 10), t.x2 - 10)
-    a: Point = (sx, s.y2) if down else (sx, s.y)
-    b: Point = (tx, t.y) if down else (tx, t.y2)
-    if sx == tx:
-        return [a, b]
-    mid = s_pool.y2 + POOL_GAP // 2 if down else s_pool.y - POOL_GAP // 2
-    return [a, (sx, mid), (tx, mid), b]
+    if source.pool == target.pool:  # not allowed by BPMN, but draw it rather than drop it
+        a: Point = (s.cx, s.y2) if down else (s.cx, s.y)
+        b: Point = (t.cx, t.y) if down else (t.cx, t.y2)
+        mid = (a[1] + b[1]) // 2
+        return _simplify([a, (a[0], mid), (b[0], mid), b])
+    s_border = source.pool.y2 if down else source.pool.y
+    t_border = target.pool.y if down else target.pool.y2
+    mid = s_border + (POOL_GAP // 2 if down else -POOL_GAP // 2)
+    exempt = {n.id for n in (source.node, target.node) if n is not None}
+    best: tuple[float, list[Point]] | None = None
+    for out in _escapes(source, down, obstacles, lines):
+        for back in _escapes(target, not down, obstacles, lines):
+            into = back[::-1]
+            if out and into:
+                points = [*out, (out[-1][0], mid), (into[0][0], mid), *into]
+            elif out:
+                points = [*out, (out[-1][0], t_border)]
+            elif into:
+                points = [(into[0][0], s_border), *into]
+            else:
+                lo, hi = max(s.x, t.x) + POOL_LABEL, min(s.x2, t.x2)
+                cx = (lo + hi) // 2 if lo < hi else s.cx
+                points = [(cx, s_border), (cx, t_border)]
+            for variant, extra in _tracks(_simplify(points)):
+                cost = _route_cost(variant, obstacles, exempt, lines) + extra
+                if best is None or cost < best[0]:
+                    best = (cost, variant)
+    assert best is not None
+    return best[1]
 
 
 def _draw_process(root: etree._Element, ids: _Ids, container: etree._Element) -> None:

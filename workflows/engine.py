@@ -28,6 +28,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import clock as clockmod
+from workflows import records as recordsmod
+from workflows.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import LoadedVersion, SpecCache, latest_version_with
 from workflows.errors import Conflict, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
@@ -38,7 +40,7 @@ from workflows.roles import SYSTEM, Actor, OrgNode, OrgTree, parse_lane
 from workflows.sandbox import RestrictedEnvironment
 from workflows.script_helpers import make_helpers
 from workflows.serializer import serializer
-from workflows.validation import ARTICLE_PROPERTY, DUE_PROPERTY, FORM_PROPERTY
+from workflows.validation import ARTICLE_PROPERTY, DUE_PROPERTY, FORM_PROPERTY, ROLE_QUALIFIER_PROPERTY
 
 PROVISIONAL_KEY = "provisional_years"
 
@@ -78,6 +80,7 @@ class Engine:
         clock: Clock | None = None,
         spec_cache: SpecCache | None = None,
         org: OrgTree | None = None,
+        handlers: recordsmod.Handlers | None = None,
     ) -> None:
         clockmod.install_spiff_clock()
         self.session = session
@@ -87,6 +90,7 @@ class Engine:
         self.helpers = make_helpers(calendar)
         self.script_engine = _ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self._org = org
+        self.handlers = ACCOUNTABILITY_HANDLERS if handlers is None else handlers
 
     # -- context ----------------------------------------------------------------------------------------
     @property
@@ -98,7 +102,7 @@ class Engine:
 
     @contextmanager
     def _running(self) -> Iterator[None]:
-        with clockmod.activated(self.clock):
+        with clockmod.activated(self.clock), recordsmod.collecting():
             try:
                 yield
             except SpiffWorkflowException as exc:
@@ -130,13 +134,21 @@ class Engine:
             now = clockmod.now()
             wf = BpmnWorkflow(loaded.specs[process_id], loaded.specs, script_engine=self.script_engine)
             start = wf.get_tasks(state=TaskState.READY)[0]
-            start.data.update(dict(data or {}), unit_code=unit_code, business_key=business_key)
+            unit = self.org.nodes[unit_code]
+            start.data.update(
+                dict(data or {}),
+                unit_code=unit_code,
+                unit_name=unit.name,
+                unit_level=unit.level,
+                business_key=business_key,
+            )
             inst = ProcessInstance(
                 version_id=version.id,
                 process_id=process_id,
                 business_key=business_key,
                 unit_code=unit_code,
                 status="running",
+                summary={},
                 state_json="",
                 created_at=now,
                 updated_at=now,
@@ -283,6 +295,7 @@ class Engine:
                 task = wf.get_task_from_id(UUID(tid))
                 self._event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
         self._sync_tasks(inst, wf, now)
+        self._store_records(inst, actor)
         wakes: list[datetime] = []
         provisional = (
             self.session.scalar(
@@ -324,6 +337,9 @@ class Engine:
             unit = str(task.data.get("unit_code") or inst.unit_code)
             props = task.task_spec.extensions.get("properties", {})
             due_at, due_provisional = self._due(task)
+            role = lane.role
+            if props.get(ROLE_QUALIFIER_PROPERTY):
+                role = f"{role}/{self.script_engine.evaluate(task, props[ROLE_QUALIFIER_PROPERTY])}"
             row = Task(
                 id=tid,
                 instance_id=inst.id,
@@ -331,7 +347,7 @@ class Engine:
                 element_id=task.task_spec.bpmn_id,
                 name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 lane=task.task_spec.lane,
-                role=lane.role,
+                role=role,
                 org_code=self.org.resolve(lane, unit),
                 unit_code=unit,
                 form=props.get(FORM_PROPERTY),
@@ -343,6 +359,16 @@ class Engine:
             )
             self.session.add(row)
             self._event(inst, SYSTEM, "task_created", task=row)
+
+    def _store_records(self, inst: ProcessInstance, actor: Actor) -> None:
+        collected = recordsmod.pending()
+        for rec in collected:
+            self._event(inst, actor, rec.kind, detail=rec.detail)
+            recordsmod.apply_summary(inst, rec)
+            handler = self.handlers.get(rec.kind)
+            if handler is not None:
+                handler(self.session, inst, rec)
+        collected.clear()
 
     def _due(self, task: SpiffTask) -> tuple[datetime | None, bool]:
         expression = task.task_spec.extensions.get("properties", {}).get(DUE_PROPERTY)

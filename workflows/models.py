@@ -121,6 +121,8 @@ class ProcessInstance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
     has_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # What lists show without loading the workflow: current level, stage, outcome (see workflows.records).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -174,6 +176,22 @@ class InstanceEvent(Base):
     element_id: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Sanction(Base):
+    """Restrictions in force while a unit is listed (Art. 35, O35.3): no comprehensive honours for the
+    unit; no commendation or promotion for its principal, in-charge and responsible leaders."""
+
+    __tablename__ = "sanction"
+    __table_args__ = (Index("ix_sanction_unit_period", "unit_code", "start_at", "end_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
+    kind: Mapped[str] = mapped_column(String(30))  # listing | veto
+    article: Mapped[str] = mapped_column(String(50))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime | None]
 
 
 class CalendarSchedule(Base):

@@ -14,6 +14,7 @@ from typing import Any
 
 from workflows import clock
 from workflows.legal_time import CST, WorkingCalendar, add_months
+from workflows.records import record
 
 
 def _instant(value: str | date | datetime) -> datetime | date:
@@ -66,4 +67,5 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
         "working_days_after": working_days_after,
         "date_of": date_of,
         "before": before,
+        "record": record,
     }

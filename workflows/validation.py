@@ -33,6 +33,9 @@ NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 FORM_PROPERTY = "formJsonSchemaFilename"
 DUE_PROPERTY = "dueDate"
 ARTICLE_PROPERTY = "article"
+# An expression naming a sub-role, e.g. ``department`` in the joint meeting's per-department opinions:
+# the task then needs ``joint_meeting_member/discipline`` rather than any ``joint_meeting_member``.
+ROLE_QUALIFIER_PROPERTY = "roleQualifier"
 
 # SpiffWorkflow gives its internal task specs these names; an element with such an id breaks the graph.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
@@ -222,6 +225,10 @@ def _check_user_task(
     form = props.get(FORM_PROPERTY)
     if form and form not in forms:
         problem(f"form {form!r} is not in forms/ (or is invalid: see its own messages)")
+    qualifier = props.get(ROLE_QUALIFIER_PROPERTY)
+    if qualifier:
+        for err in check_code(qualifier, "eval"):
+            problem(f"roleQualifier expression refused: {err}")
     due = props.get(DUE_PROPERTY)
     if due:
         errors = check_code(due, "eval")

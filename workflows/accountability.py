@@ -1,0 +1,58 @@
+"""Accountability facts kept as rows (Ch. 5): sanctions while a unit is listed (Art. 35, O35.3) and vetoes
+(Art. 37, O37.1). The diagrams say when (``record("listing_started")``…); this module says what it means.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflows import clock
+from workflows.models import ProcessInstance, Sanction
+from workflows.records import Handler, Record
+
+
+def _start(kind: str, article: str) -> Handler:
+    def handle(session: Session, inst: ProcessInstance, rec: Record) -> None:
+        session.add(
+            Sanction(
+                instance_id=inst.id,
+                unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
+                kind=kind,
+                article=article,
+                start_at=clock.now(),
+            )
+        )
+
+    return handle
+
+
+def _end_listing(session: Session, inst: ProcessInstance, rec: Record) -> None:
+    """Delisted after acceptance (Art. 35, 36) or superseded by a veto: the listing's sanctions end now."""
+    open_rows = session.scalars(
+        select(Sanction).where(
+            Sanction.instance_id == inst.id, Sanction.kind == "listing", Sanction.end_at.is_(None)
+        )
+    )
+    for row in open_rows:
+        row.end_at = clock.now()
+
+
+HANDLERS: dict[str, Handler] = {
+    "listing_started": _start("listing", "Art. 35"),
+    "listing_ended": _end_listing,
+    "veto_imposed": _start("veto", "Art. 37"),
+}
+
+
+def active_sanctions(session: Session, unit_code: str, at: datetime) -> list[Sanction]:
+    """Sanctions in force for ``unit_code`` at instant ``at`` (start inclusive, end exclusive)."""
+    query = (
+        select(Sanction)
+        .where(Sanction.unit_code == unit_code, Sanction.start_at <= at)
+        .where(or_(Sanction.end_at.is_(None), Sanction.end_at > at))
+        .order_by(Sanction.start_at)
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,78 @@
+"""Facts a process states about its case, written by BPMN scripts with ``record(kind, **detail)``.
+
+A diagram knows when a unit becomes listed, when a level is entered or a veto imposed; the application
+needs those facts as queryable rows (sanctions with start and end dates, Art. 35; the case's current
+level for the supervisor). Scripts call ``record("listing_started", article="Art. 35")``; the engine collects
+the calls made during one operation, stores each as an ``instance_event`` and hands it to the handler
+registered for its kind, all in the operation's transaction — a failed step records nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflows.models import ProcessInstance
+
+# Keys of a record's detail that also update the case summary shown in lists (current level, stage...).
+SUMMARY_KEYS = ("level", "stage", "outcome", "entry_level")
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str
+    detail: dict[str, Any]
+    element_id: str | None = None
+
+
+Handler = Callable[[Session, ProcessInstance, Record], None]
+
+_collector: ContextVar[list[Record] | None] = ContextVar("record_collector", default=None)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Record]]:
+    records: list[Record] = []
+    token = _collector.set(records)
+    try:
+        yield records
+    finally:
+        _collector.reset(token)
+
+
+def record(kind: str, **detail: Any) -> None:
+    """The helper BPMN scripts call. Detail values must be plain scalars or lists of them."""
+    if not isinstance(kind, str) or not kind.isidentifier():
+        raise ValueError(f"record kind must be an identifier, got {kind!r}")
+    for key, value in detail.items():
+        ok = isinstance(value, _SCALARS) or (
+            isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value)
+        )
+        if not ok:
+            raise ValueError(f"record detail {key!r} must be a scalar or a list of scalars")
+    records = _collector.get()
+    if records is None:
+        raise RuntimeError("record() called outside an engine operation")
+    records.append(Record(kind, dict(detail)))
+
+
+def pending() -> list[Record]:
+    """The records collected so far in this operation (the engine drains the list when it stores them)."""
+    records = _collector.get()
+    return records if records is not None else []
+
+
+def apply_summary(inst: ProcessInstance, rec: Record) -> None:
+    updates = {k: rec.detail[k] for k in SUMMARY_KEYS if k in rec.detail}
+    if updates:
+        inst.summary = {**(inst.summary or {}), **updates}
+
+
+Handlers = Mapping[str, Handler]

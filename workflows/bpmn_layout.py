@@ -224,6 +224,11 @@ class _Block:
 # Reading the model
 
 
+def _ref(value: str | None) -> str:
+    """An id from a QName-typed reference (processRef, attachedToRef, message flow ends): drop any prefix."""
+    return (value or "").strip().rpartition(":")[2]
+
+
 def _kind(local: str) -> str | None:
     if local in _TASKS:
         return "task"
@@ -378,7 +383,7 @@ def _plan(container: etree._Element, use_lanes: bool) -> _Block:
     for order, (el, kind) in enumerate(_flow_nodes(container)):
         node = _Node(el.get("id", ""), el, kind, order)
         if _local(el) == "boundaryEvent" and el.get("attachedToRef"):
-            node.host = el.get("attachedToRef")
+            node.host = _ref(el.get("attachedToRef"))
             boundaries.append(node)
         else:
             nodes[node.id] = node
@@ -579,7 +584,7 @@ class _Lines:
 
     def __init__(self, points: list[Point]) -> None:
         self.segments = [
-            (a[1] == b[1], a[1], min(a[0], b[0]), max(a[0], b[0]))
+            (True, a[1], min(a[0], b[0]), max(a[0], b[0]))
             if a[1] == b[1]
             else (False, a[0], min(a[1], b[1]), max(a[1], b[1]))
             for a, b in _segments(points)
@@ -854,26 +859,23 @@ def _edge(
         _label(edge, label)
 
 
-def _draw_block(plane: etree._Element, ids: _Ids, block: _Block, dx: int, dy: int) -> dict[str, Rect]:
-    """Emit lanes, nodes, boundary events and flows of a block moved by (dx, dy); return node rects."""
+def _draw_block(plane: etree._Element, ids: _Ids, block: _Block, dx: int, dy: int) -> None:
+    """Emit lanes, nodes (boundary events after their hosts) and flows of a block moved by (dx, dy)."""
     for lane in block.lanes:
         if lane.rect.h > 0:
             _shape(plane, ids, lane.el.get("id", ""), lane.rect.moved(dx, dy), isHorizontal="true")
-    rects: dict[str, Rect] = {}
     for node in sorted(
         list(block.nodes.values()) + block.boundaries, key=lambda n: (n.host is not None, n.order)
     ):
         attrs = {"isExpanded": "false"} if _local(node.el) in _SUBPROCESSES else {}
         rect = node.rect.moved(dx, dy)
         shape = _shape(plane, ids, node.id, rect, **attrs)
-        rects[node.id] = rect
         if node.kind != "task":
             label = node.label or Rect(rect.cx - 10, rect.y2 + 5, 20, LABEL_LINE)
             _label(shape, label.moved(dx, dy) if node.label else label)
     for flow in block.flows:
         points = [(x + dx, y + dy) for x, y in flow.points]
         _edge(plane, ids, flow.id, points, flow.label.moved(dx, dy) if flow.label else None)
-    return rects
 
 
 def _new_plane(root: etree._Element, ids: _Ids, element_id: str) -> etree._Element:
@@ -904,7 +906,7 @@ def _draw_collaboration(
     for participant in collaboration:
         if _local(participant) != "participant" or not participant.get("id"):
             continue
-        process = processes.get(participant.get("processRef") or "")
+        process = processes.get(_ref(participant.get("processRef")))
         pools.append((participant, _plan(process, use_lanes=True) if process is not None else None))
     width = max([POOL_LABEL + b.width for _p, b in pools if b is not None] + [600])
 
@@ -937,7 +939,7 @@ def _draw_collaboration(
     for flow in collaboration:
         if _local(flow) != "messageFlow" or not flow.get("id"):
             continue
-        source, target = where.get(flow.get("sourceRef", "")), where.get(flow.get("targetRef", ""))
+        source, target = where.get(_ref(flow.get("sourceRef"))), where.get(_ref(flow.get("targetRef")))
         if source is None or target is None:
             continue
         points = _message_route(source, target, obstacles, lines)
@@ -1078,6 +1080,8 @@ def _insert(parent: etree._Element, index: int, new: etree._Element, unit: str |
     if unit is None:
         return
     inner = "\n" + unit * (_depth(parent) + 1)
+    if children and parent.text and not parent.text.strip() and "\n" in parent.text:
+        inner = parent.text  # the indentation the siblings already have
     if len(new):
         etree.indent(new, space=unit, level=_depth(parent) + 1)
     if children == 0:
@@ -1207,10 +1211,10 @@ def layout(xml: bytes) -> bytes:
     processes = {p.get("id", ""): p for p in root if _local(p) == "process" and p.get("id")}
     collaborations = [c for c in root if _local(c) == "collaboration" and c.get("id")]
     in_pool = {
-        p.get("processRef")
+        _ref(p.get("processRef"))
         for c in collaborations
         for p in c
-        if _local(p) == "participant" and p.get("processRef") in processes
+        if _local(p) == "participant" and _ref(p.get("processRef")) in processes
     }
 
     # A process with lanes shows them only inside a pool: give it a collaboration of its own (not a shared
@@ -1252,5 +1256,7 @@ def layout(xml: bytes) -> bytes:
         index = root.index(first_relationship) if first_relationship is not None else len(root)
         _insert(root, index, diagram, unit)
 
-    body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
+    # lxml drops the line breaks between top-level nodes (a leading comment, say); put them back.
+    top = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
+    body = b"\n".join(etree.tostring(node, encoding="UTF-8", with_tail=False) for node in top)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"

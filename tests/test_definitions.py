@@ -241,3 +241,17 @@ def test_read_project_files_reads_bpmn_and_forms(tmp_path: Path) -> None:
     (tmp_path / "forms" / "f.json").write_text("{}", encoding="utf-8")
     (tmp_path / "bpmn" / "notes.txt").write_text("ignored", encoding="utf-8")
     assert read_project_files(tmp_path) == {"bpmn/a.bpmn": "<x/>", "forms/f.json": "{}"}
+
+
+def test_form_field_shadowing_a_helper_or_engine_variable_is_refused(
+    session: Session, engine: Engine
+) -> None:
+    form = (
+        '{"title": "x", "type": "object", '
+        '"properties": {"record": {"type": "string"}, "unit_code": {"type": "string"}}}'
+    )
+    problems = refused(engine, session, {**GOOD, "forms/approve.json": form})
+    assert {p.message.split("'")[1] for p in problems if p.file == "forms/approve.json"} == {
+        "record",
+        "unit_code",
+    }

@@ -62,11 +62,13 @@ def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any
             errors.setdefault(key, []).append("field is not part of this form")
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     for err in validator.iter_errors(dict(data)):
+        path = "/".join(str(p) for p in err.absolute_path)
+        if err.validator == "additionalProperties" and not path:
+            continue  # already reported above, field by field
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else ""
-            errors.setdefault(missing, []).append("required")
+            errors.setdefault(f"{path}/{missing}" if path else missing, []).append("required")
             continue
-        path = "/".join(str(p) for p in err.absolute_path)
         errors.setdefault(path, []).append(err.message)
     if errors:
         raise FormInvalid(errors)

@@ -40,6 +40,9 @@ ROLE_QUALIFIER_PROPERTY = "roleQualifier"
 # SpiffWorkflow gives its internal task specs these names; an element with such an id breaks the graph.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
 
+# Variables the engine sets at start; a form must not let a user overwrite them.
+ENGINE_OWNED = frozenset({"unit_code", "unit_name", "unit_level", "business_key"})
+
 # Stand-in for any process variable when a timer or due-date expression is evaluated at deploy time.
 SAMPLE_INSTANT = "2026-03-16T09:00:00+08:00"
 
@@ -77,9 +80,28 @@ def _owner_id(el: etree._Element) -> str | None:
     return None
 
 
+class _Sample(str):
+    """Stand-in for a process variable at deploy time: an instant string that also acts as the number 1,
+    so ``months_after(decided_at, report_no)`` and ``2 * report_no`` evaluate like real data would."""
+
+    def __int__(self) -> int:
+        return 1
+
+    def __add__(self, other: object) -> object:  # type: ignore[override]
+        return 1 + other if isinstance(other, int) else str.__add__(self, other)  # type: ignore[operator]
+
+    def __radd__(self, other: object) -> object:
+        return other + 1 if isinstance(other, int) else NotImplemented
+
+    def __mul__(self, other: object) -> object:  # type: ignore[override]
+        return other if isinstance(other, int) else NotImplemented
+
+    __rmul__ = __mul__  # type: ignore[assignment]
+
+
 def _sample_eval(env: RestrictedEnvironment, expression: str, helpers: Mapping[str, object]) -> object:
     names = {n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)}
-    context = {n: SAMPLE_INSTANT for n in names if n not in helpers}
+    context = {n: _Sample(SAMPLE_INSTANT) for n in names if n not in helpers}
     return env.evaluate(expression, context)
 
 
@@ -137,6 +159,14 @@ def validate_files(
             text = content.decode("utf-8") if isinstance(content, bytes) else content
             schema, problems = parse_form(path, text)
             result.problems.extend(problems)
+            for name in (schema or {}).get("properties", {}):
+                if name in helpers or name in ENGINE_OWNED or name.startswith("_"):
+                    result.problems.append(
+                        Problem(
+                            path,
+                            f"field {name!r} would overwrite a helper or engine-owned variable; rename it",
+                        )
+                    )
             if schema is not None:
                 result.forms[_form_key(path)] = schema
 
@@ -186,7 +216,9 @@ def validate_files(
     for pid in process_ids:
         try:
             result.specs[pid] = parser.get_spec(pid)
-            parser.get_subprocess_specs(pid)
+            # Called processes and embedded sub-processes: Spiff keeps both as separate specs by id.
+            for name, spec in parser.get_subprocess_specs(pid).items():
+                result.specs.setdefault(name, spec)
         except ValidationException as exc:
             path, line = where.get(exc.id or pid, ("(deploy)", 0))
             result.problems.append(Problem(exc.file_name or path, str(exc), line or None, exc.id or pid))

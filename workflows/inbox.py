@@ -1,0 +1,22 @@
+"""What a person may see: open tasks whose (role, organisation) they hold. One indexed query on the
+projection; no workflow is loaded. The web inbox and the API build their filters on top of this."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, select, tuple_
+from sqlalchemy.orm import Session
+
+from workflows.models import Task
+from workflows.roles import Actor
+
+
+def visible_tasks(actor: Actor) -> Select[tuple[Task]]:
+    """Open tasks the actor may work (a base query to filter, sort and page further)."""
+    if not actor.grants:
+        return select(Task).where(false())
+    held = tuple_(Task.role, Task.org_code).in_(sorted(actor.grants))
+    return select(Task).where(Task.state == "ready", held)
+
+
+def open_tasks_for(session: Session, actor: Actor) -> list[Task]:
+    return list(session.scalars(visible_tasks(actor).order_by(Task.due_at, Task.created_at)))

@@ -13,6 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.auth.demo import seed_demo_users
 from app.extensions import db
 from app.org import load_divisions
 from app.runtime import runtime
@@ -104,7 +105,9 @@ def timers_command() -> None:
 def init_demo_command() -> None:
     """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
     load_divisions(db.session)
+    created = seed_demo_users(db.session)
     db.session.commit()
+    click.echo(f"{created} demo account(s) created (password: demo)")
     files = read_project_files(current_app.config["DEFINITIONS_ROOT"])
     if not any(path.endswith(".bpmn") for path in files):
         click.echo("organisation loaded; no diagrams in bpmn/ to deploy")

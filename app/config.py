@@ -45,6 +45,15 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
         "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
         "PROJECT_ROOT": PROJECT_ROOT,
+        # Session cookie: never readable by scripts, not sent on cross-site posts; HTTPS-only when served
+        # behind TLS (GOVERNANCE_HTTPS=1). scripts/run serves plain HTTP on 127.0.0.1, so it is off there.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("GOVERNANCE_HTTPS", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": os.environ.get("GOVERNANCE_HTTPS", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session, not one hour (long forms)
+        "REMINDER_WORKING_DAYS": int(os.environ.get("GOVERNANCE_REMINDER_WORKING_DAYS", "3")),
         # Where `bpmn/` and `forms/` are read from by `flask definitions deploy` and `flask init-demo`.
         "DEFINITIONS_ROOT": PROJECT_ROOT,
     }

@@ -2,8 +2,10 @@
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 
 from workflows.models import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True)
+csrf = CSRFProtect()

@@ -20,8 +20,9 @@ from workflows.legal_time import WorkingCalendar
 
 
 class Runtime:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, reminder_working_days: int = 3) -> None:
         self.clock = clock
+        self.reminder_working_days = reminder_working_days
         self.spec_cache = SpecCache()
         self._calendar: WorkingCalendar | None = None
         self._lock = threading.Lock()
@@ -41,7 +42,13 @@ class Runtime:
         return calendar
 
     def engine(self, session: Session) -> Engine:
-        return Engine(session, self.calendar(session), clock=self.clock, spec_cache=self.spec_cache)
+        return Engine(
+            session,
+            self.calendar(session),
+            clock=self.clock,
+            spec_cache=self.spec_cache,
+            reminder_working_days=self.reminder_working_days,
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -49,7 +56,7 @@ def init_app(app: Flask) -> None:
     clock: Clock = app.config.get("CLOCK") or (
         ManualClock(datetime.fromisoformat(start)) if start else SystemClock()
     )
-    app.extensions["governance"] = Runtime(clock)
+    app.extensions["governance"] = Runtime(clock, app.config.get("REMINDER_WORKING_DAYS", 3))
 
 
 def runtime() -> Runtime:

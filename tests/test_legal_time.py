@@ -451,3 +451,16 @@ def test_year_schedule_validates_direct_construction() -> None:
         YearSchedule(2027, frozenset({datetime(2027, 2, 5, 0, 0)}), frozenset(), source="x")
     with pytest.raises(CalendarError, match="source"):
         YearSchedule(2027, frozenset(), frozenset(), source="")
+
+
+def test_working_days_before_for_reminders() -> None:
+    """Reminders start N working days before a deadline (issue default 3): across 国庆 2026, 3 working days
+    before Friday 16 Oct is Tuesday 13 Oct; 3 before Monday 12 Oct is Thursday 8 Oct (10 Oct, a Saturday,
+    is a make-up working day and counts; 11 Oct is a Sunday)."""
+    cal = WorkingCalendar()
+    assert cal.working_days_before(date(2026, 10, 16), 3) == datetime(2026, 10, 13, tzinfo=CST)
+    assert cal.working_days_before(datetime(2026, 10, 12, 23, 59, 59, tzinfo=CST), 3) == datetime(
+        2026, 10, 8, tzinfo=CST
+    )
+    with pytest.raises(CalendarError):
+        cal.working_days_before(date(2026, 10, 16), 0)

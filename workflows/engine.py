@@ -81,6 +81,7 @@ class Engine:
         spec_cache: SpecCache | None = None,
         org: OrgTree | None = None,
         handlers: recordsmod.Handlers | None = None,
+        reminder_working_days: int = 3,
     ) -> None:
         clockmod.install_spiff_clock()
         self.session = session
@@ -91,6 +92,7 @@ class Engine:
         self.script_engine = _ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self._org = org
         self.handlers = ACCOUNTABILITY_HANDLERS if handlers is None else handlers
+        self.reminder_working_days = reminder_working_days
 
     # -- context ----------------------------------------------------------------------------------------
     @property
@@ -271,6 +273,7 @@ class Engine:
                 if row.due_provisional:
                     spiff_task = wf.get_task_from_id(UUID(row.id))
                     row.due_at, row.due_provisional = self._due(spiff_task)
+                    row.remind_at = self._remind_at(row.due_at)
                     changed[row.element_id] = row.due_at.isoformat() if row.due_at else ""
             self._event(inst, SYSTEM, "deadlines_recomputed", detail={"changed": changed})
             self._advance(inst, wf, loaded, SYSTEM)
@@ -294,8 +297,8 @@ class Engine:
             for tid in sorted(fired_from - still):
                 task = wf.get_task_from_id(UUID(tid))
                 self._event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
+        self._store_records(inst, actor)  # facts the scripts stated come before the tasks they led to
         self._sync_tasks(inst, wf, now)
-        self._store_records(inst, actor)
         wakes: list[datetime] = []
         provisional = (
             self.session.scalar(
@@ -354,6 +357,7 @@ class Engine:
                 article=props.get(ARTICLE_PROPERTY),
                 due_at=due_at,
                 due_provisional=due_provisional,
+                remind_at=self._remind_at(due_at),
                 state="ready",
                 created_at=now,
             )
@@ -369,6 +373,11 @@ class Engine:
             if handler is not None:
                 handler(self.session, inst, rec)
         collected.clear()
+
+    def _remind_at(self, due_at: datetime | None) -> datetime | None:
+        if due_at is None or self.reminder_working_days <= 0:
+            return None
+        return self.calendar.working_days_before(due_at, self.reminder_working_days)
 
     def _due(self, task: SpiffTask) -> tuple[datetime | None, bool]:
         expression = task.task_spec.extensions.get("properties", {}).get(DUE_PROPERTY)

@@ -3,6 +3,8 @@ projection; no workflow is loaded. The web inbox and the API build their filters
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import Select, false, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -20,3 +22,26 @@ def visible_tasks(actor: Actor) -> Select[tuple[Task]]:
 
 def open_tasks_for(session: Session, actor: Actor) -> list[Task]:
     return list(session.scalars(visible_tasks(actor).order_by(Task.due_at, Task.created_at)))
+
+
+# Supervision colours Chinese offices use: blue = due soon (inside the reminder window), yellow = due today
+# or within a day, red = overdue.
+ON_TRACK, DUE_SOON, DUE_TODAY, OVERDUE = "on_track", "due_soon", "due_today", "overdue"
+COLOURS = {ON_TRACK: "", DUE_SOON: "blue", DUE_TODAY: "yellow", OVERDUE: "red"}
+
+
+def deadline_status(
+    due_at: datetime | None,
+    remind_at: datetime | None,
+    now: datetime,
+    yellow_window: timedelta = timedelta(days=1),
+) -> str:
+    if due_at is None:
+        return ON_TRACK
+    if now > due_at:
+        return OVERDUE
+    if due_at - now <= yellow_window:
+        return DUE_TODAY
+    if remind_at is not None and now >= remind_at:
+        return DUE_SOON
+    return ON_TRACK

@@ -381,6 +381,19 @@ class WorkingCalendar:
                 if remaining == 0:
                     return end_of_day(day)
 
+    def working_days_before(self, due: date | datetime, n: int) -> datetime:
+        """Start (00:00 CST) of the ``n``-th working day before the CST day of ``due``: when a reminder
+        starts. Three working days before a deadline on Friday 16 Oct 2026 is Tuesday 13 Oct."""
+        _check_count(n, "working days")
+        day = _local_date(due)
+        remaining = n
+        while True:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+                if remaining == 0:
+                    return datetime.combine(day, time(0, 0), tzinfo=CST)
+
     @contextmanager
     def track(self) -> Iterator[CalendarUsage]:
         """Record which years this calendar consulted inside the ``with`` block.

@@ -156,6 +156,8 @@ class Task(Base):
     article: Mapped[str | None] = mapped_column(String(100))
     due_at: Mapped[datetime | None]
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Start of the reminder window: N PRC working days before due_at (Engine.reminder_working_days).
+    remind_at: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(20), default="ready")  # ready | completed | cancelled
     created_at: Mapped[datetime]
     claimed_by: Mapped[str | None] = mapped_column(String(64))

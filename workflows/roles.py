@@ -101,6 +101,36 @@ class OrgTree:
             raise LaneError("no city-level unit in the organisation tree")
         return self.city_code
 
+    def ancestors(self, code: str) -> list[str]:
+        """``code`` and every unit above it up to the city."""
+        chain = [code]
+        node = self._node(code)
+        while node.parent_code is not None:
+            chain.append(node.parent_code)
+            node = self._node(node.parent_code)
+        return chain
+
+    def subtree(self, codes: set[str]) -> set[str]:
+        """Every unit at or below any of ``codes`` (what holders of a grant there may oversee)."""
+        children: dict[str, list[str]] = {}
+        for node in self.nodes.values():
+            if node.parent_code is not None:
+                children.setdefault(node.parent_code, []).append(node.code)
+        seen: set[str] = set()
+        stack = [c for c in codes if c in self.nodes]
+        while stack:
+            code = stack.pop()
+            if code not in seen:
+                seen.add(code)
+                stack.extend(children.get(code, []))
+        return seen
+
+    def can_oversee(self, actor: Actor, unit_code: str) -> bool:
+        """Whether ``actor`` holds any role at ``unit_code`` or above it: a county office director sees the
+        county's own cases and its townships', not another county's (DOMAIN.md, "Organisation")."""
+        held = {org for _, org in actor.grants}
+        return any(code in held for code in self.ancestors(unit_code))
+
     def county_of(self, code: str) -> str | None:
         """The county-level unit a unit belongs to (itself for a county), for per-county views."""
         node = self._node(code)

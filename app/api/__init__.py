@@ -1,35 +1,11 @@
-"""Versioned JSON API (``/api/v1``). Grows with the procedures; for now health and definitions."""
+"""Versioned JSON API (``/api/v1``): thin views over the engine and case services, described by OpenAPI
+(``/api/v1/openapi.json``). Every view: load input with its schema, check access, call one service, commit,
+dump. Errors come back as ``{"error": code, "message": ..., "errors": {...}}`` with a fitting status."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from sqlalchemy import select, text
-
-from app.extensions import db
-from app.runtime import runtime
-from workflows.models import DefinitionVersion
+from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-
-@bp.get("/health")
-def health():  # type: ignore[no-untyped-def]
-    db.session.execute(text("select 1"))
-    return jsonify(status="ok", now=runtime().clock.now().isoformat())
-
-
-@bp.get("/definitions")
-def definitions():  # type: ignore[no-untyped-def]
-    rows = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc()))
-    return jsonify(
-        [
-            {
-                "number": v.number,
-                "created_at": v.created_at.isoformat(),
-                "created_by": v.created_by,
-                "processes": v.process_ids,
-                "files": [f.path for f in v.files],
-            }
-            for v in rows
-        ]
-    )
+from app.api import auth, cases, errors, meta, openapi, tasks  # noqa: E402,F401  (registers the routes)

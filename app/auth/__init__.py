@@ -1,0 +1,36 @@
+"""Login (Flask-Login), CSRF (Flask-WTF) and the current user's Actor."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, redirect, request, url_for
+from flask_login import LoginManager, current_user
+
+from app.extensions import db
+from workflows.roles import Actor
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):  # type: ignore[no-untyped-def]
+    from app.auth.models import User
+
+    return db.session.get(User, int(user_id))
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():  # type: ignore[no-untyped-def]
+    if request.path.startswith("/api/"):
+        return jsonify(error="not_logged_in", message="log in first (POST /api/v1/auth/login)"), 401
+    return redirect(url_for("web.login", next=request.full_path))
+
+
+def current_actor() -> Actor:
+    return current_user.actor()
+
+
+def init_app(app: Flask) -> None:
+    from app.auth import models  # noqa: F401  (tables known to the metadata and to Alembic)
+
+    login_manager.init_app(app)

@@ -1,0 +1,50 @@
+"""Accounts: create, grant, authenticate. Plain functions; the caller commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import RoleGrant, User
+from workflows.models import OrgUnit
+from workflows.roles import ROLES
+
+
+class AccountError(ValueError):
+    pass
+
+
+def valid_role(role: str) -> bool:
+    base, _, qualifier = role.partition("/")
+    return base in ROLES and (not qualifier or qualifier.isidentifier())
+
+
+def create_user(session: Session, username: str, display_name: str, password: str) -> User:
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise AccountError(f"user {username!r} exists")
+    user = User(username=username, display_name=display_name)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def grant(session: Session, user: User, role: str, org_code: str) -> RoleGrant:
+    if not valid_role(role):
+        raise AccountError(f"unknown role {role!r}")
+    if session.get(OrgUnit, org_code) is None:
+        raise AccountError(f"unknown organisation unit {org_code!r}")
+    for existing in user.grants:
+        if (existing.role, existing.org_code) == (role, org_code):
+            return existing
+    row = RoleGrant(role=role, org_code=org_code)
+    user.grants.append(row)
+    session.flush()
+    return row
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user

@@ -1,0 +1,1 @@
+"""Accountability cases: opening, reading, listing (services used by the API and the web views)."""

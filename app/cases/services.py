@@ -1,0 +1,166 @@
+"""Case services: open a case (Art. 38), read it (level, step, deadlines, tasks, history, sanctions), list
+the cases an actor may oversee. Plain functions over the engine and the projection; the caller commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from workflows.engine import Engine
+from workflows.errors import NotAuthorized, NotFound
+from workflows.inbox import COLOURS, deadline_status
+from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Sanction, Task
+from workflows.roles import Actor
+
+CASE_PROCESS = "accountability_case"
+LEVELS = ("intake", "notification", "interview", "listing", "veto")
+
+
+def next_business_key(session: Session, year: int) -> str:
+    """Case numbers per year: 追责-2026-0001, ... (unique with the process id)."""
+    prefix = f"追责-{year}-"
+    count = session.scalar(
+        select(func.count())
+        .select_from(ProcessInstance)
+        .where(ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
+    )
+    return f"{prefix}{(count or 0) + 1:04d}"
+
+
+def open_case(engine: Engine, actor: Actor, unit_code: str, report: dict[str, Any]) -> ProcessInstance:
+    """Open a case on a written report (Art. 38): anyone with an account may report; the office one
+    level above the unit registers it (the first task of accountability_intake)."""
+    if not actor.grants:
+        raise NotAuthorized("only registered officials can file a report")
+    key = next_business_key(engine.session, engine.now().year)
+    return engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=report, actor=actor)
+
+
+def _readable(engine: Engine, actor: Actor, inst: ProcessInstance) -> bool:
+    if engine.org.can_oversee(actor, inst.unit_code):
+        return True
+    # Whoever holds a task of the case (e.g. the unit's own leader, the city committee) may read it.
+    tasks = engine.session.scalars(select(Task).where(Task.instance_id == inst.id))
+    return any(actor.holds(t.role, t.org_code) for t in tasks)
+
+
+def get_case(engine: Engine, actor: Actor, instance_id: int) -> ProcessInstance:
+    inst = engine.session.get(ProcessInstance, instance_id)
+    if inst is None or inst.process_id != CASE_PROCESS:
+        raise NotFound(f"case {instance_id} does not exist")
+    if not _readable(engine, actor, inst):
+        raise NotAuthorized("this case belongs to a unit outside your organisation")
+    return inst
+
+
+@dataclass
+class CaseFilters:
+    level: str | None = None
+    status: str | None = None  # running | complete | error
+    county: str | None = None
+    overdue: bool | None = None
+    page: int = 1
+    per_page: int = 50
+
+
+def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[tuple[ProcessInstance]]:
+    units = engine.org.subtree({org for _, org in actor.grants})
+    query = select(ProcessInstance).where(
+        ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.unit_code.in_(sorted(units))
+    )
+    if filters.status:
+        query = query.where(ProcessInstance.status == filters.status)
+    if filters.county:
+        query = query.where(ProcessInstance.unit_code.in_(sorted(engine.org.subtree({filters.county}))))
+    if filters.level:
+        query = query.where(ProcessInstance.summary["level"].as_string() == filters.level)
+    if filters.overdue is not None:
+        late = (
+            select(Task.id)
+            .where(Task.instance_id == ProcessInstance.id, Task.state == "ready", Task.due_at < engine.now())
+            .exists()
+        )
+        query = query.where(late if filters.overdue else ~late)
+    return query
+
+
+def case_row(engine: Engine, inst: ProcessInstance, now: datetime) -> dict[str, Any]:
+    """What a list shows: unit, county, level, current step(s), nearest deadline and its colour."""
+    open_tasks = engine.ready_tasks(inst.id)
+    dated = [t for t in open_tasks if t.due_at is not None]
+    nearest = min(dated, key=lambda t: t.due_at) if dated else None  # type: ignore[arg-type, return-value]
+    status = deadline_status(nearest.due_at, nearest.remind_at, now) if nearest else "on_track"
+    unit = engine.org.nodes.get(inst.unit_code)
+    county = engine.org.county_of(inst.unit_code)
+    return {
+        "id": inst.id,
+        "business_key": inst.business_key,
+        "unit_code": inst.unit_code,
+        "unit_name": unit.name if unit else inst.unit_code,
+        "county_code": county,
+        "county_name": engine.org.nodes[county].name if county else None,
+        "level": (inst.summary or {}).get("level"),
+        "stage": (inst.summary or {}).get("stage"),
+        "outcome": (inst.summary or {}).get("outcome"),
+        "status": inst.status,
+        "steps": [t.name for t in open_tasks],
+        "due_at": nearest.due_at if nearest else None,
+        "due_provisional": bool(nearest and nearest.due_provisional),
+        "deadline_status": status,
+        "colour": COLOURS[status],
+        "created_at": inst.created_at,
+        "updated_at": inst.updated_at,
+    }
+
+
+def case_detail(engine: Engine, inst: ProcessInstance) -> dict[str, Any]:
+    now = engine.now()
+    session = engine.session
+    row = case_row(engine, inst, now)
+    tasks = engine.ready_tasks(inst.id)
+    events = session.scalars(
+        select(InstanceEvent).where(InstanceEvent.instance_id == inst.id).order_by(InstanceEvent.id)
+    )
+    sanctions = session.scalars(select(Sanction).where(Sanction.instance_id == inst.id).order_by(Sanction.id))
+    summary = inst.summary or {}
+    deadlines = [
+        {
+            "kind": "task",
+            "task_id": t.id,
+            "name": t.name,
+            "due_at": t.due_at,
+            "provisional": t.due_provisional,
+            "remind_at": t.remind_at,
+            "status": deadline_status(t.due_at, t.remind_at, now),
+        }
+        for t in tasks
+        if t.due_at
+    ]
+    if inst.next_wake_at:
+        deadlines.append(
+            {
+                "kind": "rectification" if summary.get("stage") == "rectification" else "timer",
+                "task_id": None,
+                "name": "整改期限" if summary.get("stage") == "rectification" else "定时",
+                "due_at": inst.next_wake_at,
+                "provisional": inst.has_provisional,
+                "remind_at": None,
+                "status": deadline_status(inst.next_wake_at, None, now),
+            }
+        )
+    return {
+        **row,
+        "tasks": tasks,
+        "deadlines": deadlines,
+        "history": list(events),
+        "sanctions": list(sanctions),
+        "version_id": inst.version_id,
+    }
+
+
+def unit_exists(session: Session, code: str) -> bool:
+    return session.get(OrgUnit, code) is not None

@@ -5,18 +5,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows import clock
 from workflows.models import ProcessInstance, Sanction
+
+if TYPE_CHECKING:
+    from workflows.engine import Engine
 from workflows.records import Handler, Record
 
 
 def _start(kind: str, article: str) -> Handler:
-    def handle(session: Session, inst: ProcessInstance, rec: Record) -> None:
-        session.add(
+    def handle(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+        engine.session.add(
             Sanction(
                 instance_id=inst.id,
                 unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
@@ -29,9 +33,9 @@ def _start(kind: str, article: str) -> Handler:
     return handle
 
 
-def _end_listing(session: Session, inst: ProcessInstance, rec: Record) -> None:
+def _end_listing(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     """Delisted after acceptance (Art. 35, 36) or superseded by a veto: the listing's sanctions end now."""
-    open_rows = session.scalars(
+    open_rows = engine.session.scalars(
         select(Sanction).where(
             Sanction.instance_id == inst.id, Sanction.kind == "listing", Sanction.end_at.is_(None)
         )

@@ -88,7 +88,7 @@ class Engine:
         self.calendar = calendar
         self.clock = clock or SystemClock()
         self.specs = spec_cache or SpecCache()
-        self.helpers = make_helpers(calendar)
+        self.helpers = make_helpers(calendar, lambda: self.org)
         self.script_engine = _ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self._org = org
         self.handlers = ACCOUNTABILITY_HANDLERS if handlers is None else handlers
@@ -371,7 +371,7 @@ class Engine:
             recordsmod.apply_summary(inst, rec)
             handler = self.handlers.get(rec.kind)
             if handler is not None:
-                handler(self.session, inst, rec)
+                handler(self, inst, rec)
         collected.clear()
 
     def _remind_at(self, due_at: datetime | None) -> datetime | None:

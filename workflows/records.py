@@ -15,8 +15,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from workflows.models import ProcessInstance
 
 # Keys of a record's detail that also update the case summary shown in lists (current level, stage...).
@@ -32,7 +30,9 @@ class Record:
     element_id: str | None = None
 
 
-Handler = Callable[[Session, ProcessInstance, Record], None]
+# A handler gets the engine (its session, clock, organisation; it may start linked instances), the
+# instance that stated the fact, and the fact.
+Handler = Callable[[Any, ProcessInstance, Record], None]
 
 _collector: ContextVar[list[Record] | None] = ContextVar("record_collector", default=None)
 

@@ -24,6 +24,8 @@ from workflows.legal_time import CST, WorkingCalendar
 from workflows.models import Base, OrgUnit
 from workflows.roles import Actor
 
+pytest_plugins = ["tests.browser"]  # browser, live_app, live_server fixtures; loud skip without Chromium
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import auth, cli, runtime, scheduler
+from app import auth, cli, i18n, labels, runtime, scheduler, web
 from app.config import build_config
 from app.extensions import csrf, db, migrate
 
@@ -24,6 +24,17 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.api import bp as api_bp
 
     app.register_blueprint(api_bp)
+    i18n.init_app(app)
+    labels.init_app(app)
+    web.init_app(app)
+    from app.admin import bp as admin_bp
+    from app.cases.views import bp as cases_bp
+    from app.dashboard import bp as dashboard_bp
+    from app.inbox import models as inbox_models  # noqa: F401  (tables for the metadata)
+    from app.inbox.views import bp as inbox_bp
+
+    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp):
+        app.register_blueprint(blueprint)
     from app.api import errors as api_errors
 
     api_errors.init_app(app)

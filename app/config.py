@@ -45,6 +45,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
         "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
         "PROJECT_ROOT": PROJECT_ROOT,
+        "ATTACHMENTS_DIR": os.environ.get("GOVERNANCE_ATTACHMENTS_DIR", str(instance_path / "attachments")),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads (attachments, BPMN files)
         # Session cookie: never readable by scripts, not sent on cross-site posts; HTTPS-only when served
         # behind TLS (GOVERNANCE_HTTPS=1). scripts/run serves plain HTTP on 127.0.0.1, so it is off there.
         "SESSION_COOKIE_HTTPONLY": True,

@@ -32,7 +32,7 @@ from workflows import records as recordsmod
 from workflows.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import LoadedVersion, SpecCache, latest_version_with
-from workflows.errors import Conflict, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
+from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
 from workflows.forms import validate_submission
 from workflows.legal_time import WorkingCalendar
 from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Task
@@ -169,6 +169,39 @@ class Engine:
             raise NotFound(f"process instance {instance_id} does not exist")
         return inst
 
+    def element_documentation(self, version_id: int, process_id: str, element_id: str) -> str:
+        """The documentation a designer wrote on a diagram element (usually its article), for task pages."""
+        spec = self.specs.get(self.session, version_id).specs.get(process_id)
+        if spec is None:
+            return ""
+        for task_spec in spec.task_specs.values():
+            documentation = getattr(task_spec, "documentation", None)
+            if getattr(task_spec, "bpmn_id", None) == element_id and documentation:
+                return str(documentation)
+        return ""
+
+    def form_schema(self, version_id: int, form: str | None) -> dict[str, Any] | None:
+        return self.specs.get(self.session, version_id).forms.get(form) if form else None
+
+    def element_states(self, inst: ProcessInstance) -> dict[str, dict[str, list[str]]]:
+        """Per (sub)process: the BPMN element ids already passed and those waiting now, for highlighting
+        the case's diagrams (supervisor view)."""
+        wf = self.workflow(inst)
+        states: dict[str, dict[str, set[str]]] = {}
+        for task in wf.get_tasks():
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            entry = states.setdefault(task.workflow.spec.name, {"done": set(), "current": set()})
+            if task.state == TaskState.COMPLETED:
+                entry["done"].add(bpmn_id)
+            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                entry["current"].add(bpmn_id)
+        return {
+            name: {"done": sorted(v["done"] - v["current"]), "current": sorted(v["current"])}
+            for name, v in states.items()
+        }
+
     def workflow(self, inst: ProcessInstance) -> BpmnWorkflow:
         """Deserialize an instance (read-only use: case views, tests). Never needed for inboxes."""
         return self._load(inst)[0]
@@ -236,6 +269,59 @@ class Engine:
             row.state, row.completed_by, row.completed_at = "completed", actor.user_id, now
             self._event(inst, actor, "task_completed", task=row, detail={"data": clean})
             self._advance(inst, wf, loaded, actor)
+        return inst
+
+    def send_back(self, task_id: str, reason: str, actor: Actor) -> ProcessInstance:
+        """驳回: return the case to the previous user task of the same procedure, with a reason on file."""
+        row = self._open_task(task_id, actor)
+        if not reason.strip():
+            raise FormInvalid({"reason": ["a reason is required to send a task back"]})
+        inst = row.instance
+        wf, loaded = self._load(inst)
+        task = wf.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotReady(f"task {row.name!r} is not ready in the workflow")
+        previous = task.parent
+        while previous is not None and not (
+            getattr(previous.task_spec, "manual", False) and previous.state == TaskState.COMPLETED
+        ):
+            previous = previous.parent
+        if previous is None or previous.workflow is not task.workflow:
+            raise TaskNotReady(
+                f"task {row.name!r} is the first step of its procedure; nothing to send back to"
+            )
+        with self._running():
+            self._event(
+                inst,
+                actor,
+                "sent_back",
+                task=row,
+                detail={"reason": reason, "to": previous.task_spec.bpmn_id},
+            )
+            wf.reset_from_task_id(previous.id)
+            self._advance(inst, wf, loaded, actor)
+        return inst
+
+    def transfer(self, task_id: str, actor: Actor, to: Actor, note: str = "") -> Task:
+        """转办: hand a task to another holder of its role in the same organisation."""
+        row = self._open_task(task_id, actor)
+        if not to.holds(row.role, row.org_code):
+            raise NotAuthorized(f"{to.user_id} does not hold {row.role} at {row.org_code}")
+        row.claimed_by = to.user_id
+        with clockmod.activated(self.clock):
+            self._event(row.instance, actor, "transferred", task=row, detail={"to": to.user_id, "note": note})
+        self.session.flush()
+        return row
+
+    def note(
+        self, instance_id: int, actor: Actor, kind: str, detail: dict[str, Any], task_id: str | None = None
+    ):
+        """Put a comment (审批意见), an urge (催办) or an attachment on the case's working file."""
+        inst = self.get_instance(instance_id)
+        row = self.session.get(Task, task_id) if task_id else None
+        with clockmod.activated(self.clock):
+            self._event(inst, actor, kind, task=row, detail=detail)
+        self.session.flush()
         return inst
 
     # -- timers -----------------------------------------------------------------------------------------
@@ -335,6 +421,13 @@ class Engine:
                 self._event(inst, SYSTEM, "task_cancelled", task=row)
         for tid, task in ready.items():
             if tid in known:
+                row = known[tid]
+                if row.state != "ready":  # sent back (驳回) to this task: it is open again
+                    row.state, row.completed_by, row.completed_at, row.claimed_by = "ready", None, None, None
+                    row.due_at, row.due_provisional = self._due(task)
+                    row.remind_at = self._remind_at(row.due_at)
+                    row.created_at = now
+                    self._event(inst, SYSTEM, "task_reopened", task=row)
                 continue
             lane = parse_lane(task.task_spec.lane)
             unit = str(task.data.get("unit_code") or inst.unit_code)

@@ -38,9 +38,14 @@ class FormInvalid(EngineError):
 
     code = "form_invalid"
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(
+        self, errors: dict[str, list[str]], codes: dict[str, list[tuple[str, object]]] | None = None
+    ) -> None:
         super().__init__("form data invalid: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+        # The same problems as (JSON Schema keyword, its value), e.g. ("minLength", 10): a user interface
+        # words them in the reader's language.
+        self.codes = codes or {k: [("invalid", None)] * len(v) for k, v in errors.items()}
 
 
 @dataclass(frozen=True)

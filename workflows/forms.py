@@ -57,9 +57,15 @@ def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any
         return {}
     declared = schema.get("properties", {})
     errors: dict[str, list[str]] = {}
+    codes: dict[str, list[tuple[str, object]]] = {}
+
+    def add(path: str, message: str, code: str, value: object = None) -> None:
+        errors.setdefault(path, []).append(message)
+        codes.setdefault(path, []).append((code, value))
+
     for key in data:
         if key not in declared:
-            errors.setdefault(key, []).append("field is not part of this form")
+            add(key, "field is not part of this form", "undeclared")
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
     for err in validator.iter_errors(dict(data)):
         path = "/".join(str(p) for p in err.absolute_path)
@@ -67,9 +73,9 @@ def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any
             continue  # already reported above, field by field
         if err.validator == "required":
             missing = err.message.split("'")[1] if "'" in err.message else ""
-            errors.setdefault(f"{path}/{missing}" if path else missing, []).append("required")
+            add(f"{path}/{missing}" if path else missing, "required", "required")
             continue
-        errors.setdefault(path, []).append(err.message)
+        add(path, err.message, str(err.validator), err.validator_value)
     if errors:
-        raise FormInvalid(errors)
+        raise FormInvalid(errors, codes)
     return {k: v for k, v in data.items() if k in declared}

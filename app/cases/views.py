@@ -1,0 +1,293 @@
+"""Supervisor pages: the case list (filters, counts, export), one case (diagram with the current step,
+timeline, deadlines, sanctions), and filing a written report (Art. 38)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from lxml import etree
+from sqlalchemy import func, select
+
+from app.auth import current_actor
+from app.cases.services import CaseFilters, case_detail, case_row, cases_query, get_case, open_case
+from app.extensions import db
+from app.labels import cst, level_label, outcome_label, status_label
+from app.runtime import engine
+from workflows.errors import EngineError
+from workflows.models import DefinitionFile, ProcessInstance
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+ART31_ITEMS = [
+    "工作机制不健全、措施不落实",
+    "区域性治安秩序严重混乱",
+    "发生严重暴力恐怖等重大案事件",
+    "短期内连续发生重大案件",
+    "发生特别重大案件",
+    "突出问题未有效整改或反弹",
+    "司法人员违法违纪重大案件",
+    "年度目标未完成或考核不合格",
+    "其他需要追究的事项",
+]
+
+
+def _filters() -> CaseFilters:
+    args = request.args
+    overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    level = args.get("level") or None
+    status = args.get("status") or None
+    return CaseFilters(
+        level=level if level in ("intake", "notification", "interview", "listing", "veto") else None,
+        status=status if status in ("running", "complete", "error") else None,
+        county=args.get("county") or None,
+        overdue=overdue,
+        page=page,
+        per_page=25,
+    )
+
+
+def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
+    actor = current_actor()
+    base = cases_query(eng, actor, CaseFilters(status=filters.status)).subquery()
+    level = base.c.summary["level"].as_string()
+    by_level = dict(db.session.execute(select(level, func.count()).group_by(level)).all())
+    by_status = dict(
+        db.session.execute(
+            select(ProcessInstance.status, func.count())
+            .where(ProcessInstance.id.in_(select(cases_query(eng, actor, CaseFilters()).subquery().c.id)))
+            .group_by(ProcessInstance.status)
+        ).all()
+    )
+    by_county: dict[str, int] = {}
+    for unit_code, n in db.session.execute(select(base.c.unit_code, func.count()).group_by(base.c.unit_code)):
+        county = eng.org.county_of(unit_code) or "city"
+        by_county[county] = by_county.get(county, 0) + n
+    overdue = (
+        db.session.scalar(
+            select(func.count()).select_from(
+                cases_query(eng, actor, CaseFilters(status=filters.status, overdue=True)).subquery()
+            )
+        )
+        or 0
+    )
+    return {
+        "level": {str(k): v for k, v in by_level.items()},
+        "status": by_status,
+        "county": by_county,
+        "overdue": {"1": overdue},
+    }
+
+
+@bp.get("")
+@login_required
+def case_list():  # type: ignore[no-untyped-def]
+    eng = engine()
+    filters = _filters()
+    query = cases_query(eng, current_actor(), filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(ProcessInstance.updated_at.desc())
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    )
+    now = eng.now()
+    counties = sorted((n for n in eng.org.nodes.values() if n.level == "county"), key=lambda n: n.code)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "cases/list.html",
+        rows=[case_row(eng, r, now) for r in rows],
+        total=total,
+        filters=filters,
+        counts=_counts(eng, filters),
+        counties=counties,
+        args=args,
+        pages=max(1, -(-total // filters.per_page)),
+    )
+
+
+EXPORT_COLUMNS = [
+    ("business_key", "案件编号"),
+    ("unit_name", "单位"),
+    ("county_name", "县(区)"),
+    ("level", "追究方式"),
+    ("steps", "当前环节"),
+    ("due_at", "最近期限"),
+    ("deadline_status", "期限状态"),
+    ("status", "案件状态"),
+    ("outcome", "结果"),
+    ("created_at", "立案时间"),
+]
+
+
+def _export_rows() -> list[list[str]]:
+    eng = engine()
+    filters = _filters()
+    query = (
+        cases_query(eng, current_actor(), filters).order_by(ProcessInstance.updated_at.desc()).limit(10000)
+    )
+    now = eng.now()
+    out = []
+    for inst in db.session.scalars(query):
+        row = case_row(eng, inst, now)
+        out.append(
+            [
+                row["business_key"],
+                row["unit_name"],
+                row["county_name"] or "",
+                level_label(row["level"]),
+                "、".join(row["steps"]),
+                cst(row["due_at"]),
+                status_label(row["deadline_status"]),
+                row["status"],
+                outcome_label(row["outcome"]),
+                cst(row["created_at"]),
+            ]
+        )
+    return out
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():  # type: ignore[no-untyped-def]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_(label) for _key, label in EXPORT_COLUMNS])
+    writer.writerows(_export_rows())
+    # UTF-8 with BOM: Excel on Chinese Windows opens it without garbling.
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=cases.csv"},
+    )
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx():  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "cases"
+    sheet.append([_(label) for _key, label in EXPORT_COLUMNS])
+    for row in _export_rows():
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return Response(
+        buffer.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=cases.xlsx"},
+    )
+
+
+def _diagram_files(inst: ProcessInstance, states: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's diagrams (its process and the procedures it called), with element states per file."""
+    files = db.session.scalars(
+        select(DefinitionFile).where(
+            DefinitionFile.version_id == inst.version_id, DefinitionFile.kind == "bpmn"
+        )
+    ).all()
+    result = []
+    for f in files:
+        root = etree.fromstring(f.content.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+        ids = set(root.xpath("//@id"))
+        process_ids = root.xpath("//*[local-name()='process']/@id")
+        processes = [name for name in states if name in ids]
+        if not processes and inst.process_id not in ids:
+            continue
+        done = sorted({e for p in processes for e in states[p]["done"]})
+        current = sorted({e for p in processes for e in states[p]["current"]})
+        result.append(
+            {
+                "path": f.path,
+                "main": inst.process_id in ids,
+                "done": done,
+                "current": current,
+                "active": bool(current),
+                "processes": process_ids,
+            }
+        )
+    result.sort(key=lambda d: (not d["main"], d["path"]))
+    return result
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def case_page(case_id: int):  # type: ignore[no-untyped-def]
+    eng = engine()
+    try:
+        inst = get_case(eng, current_actor(), case_id)
+    except EngineError as exc:
+        abort(404 if exc.code == "not_found" else 403)
+    detail = case_detail(eng, inst)
+    diagrams = _diagram_files(inst, eng.element_states(inst))
+    return render_template("cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=eng.org)
+
+
+@bp.get("/<int:case_id>/diagram/<path:path>")
+@login_required
+def diagram(case_id: int, path: str):  # type: ignore[no-untyped-def]
+    eng = engine()
+    try:
+        inst = get_case(eng, current_actor(), case_id)
+    except EngineError:
+        abort(403)
+    row = db.session.scalar(
+        select(DefinitionFile).where(
+            DefinitionFile.version_id == inst.version_id, DefinitionFile.path == path
+        )
+    )
+    if row is None:
+        abort(404)
+    return Response(row.content, mimetype="application/xml")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new_case():  # type: ignore[no-untyped-def]
+    eng = engine()
+    units = sorted(eng.org.nodes.values(), key=lambda n: n.code)
+    values: dict[str, Any] = {"art31_items": []}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = {
+            "unit_code": request.form.get("unit_code", ""),
+            "source": request.form.get("source", ""),
+            "reporter": request.form.get("reporter", "").strip(),
+            "art31_items": [int(v) for v in request.form.getlist("art31_items") if v.isdigit()],
+            "facts": request.form.get("facts", "").strip(),
+        }
+        if values["unit_code"] not in eng.org.nodes:
+            errors["unit_code"] = _("请选择单位")
+        if values["source"] not in ("member_unit", "other_unit", "individual", "assessment", "inspection"):
+            errors["source"] = _("请选择来源")
+        if not values["reporter"]:
+            errors["reporter"] = _("必填")
+        if not values["art31_items"]:
+            errors["art31_items"] = _("至少选择一项")
+        if len(values["facts"]) < 10:
+            errors["facts"] = _("至少 %(n)s 个字", n=10)
+        if not errors:
+            unit = values.pop("unit_code")
+            try:
+                inst = open_case(eng, current_actor(), unit, values)
+                db.session.commit()
+            except EngineError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                flash(_("已立案：%(key)s", key=inst.business_key), "success")
+                return redirect(url_for("cases.case_page", case_id=inst.id))
+    return render_template(
+        "cases/new.html", units=units, values=values, errors=errors, items=ART31_ITEMS, org=eng.org
+    ), (422 if errors else 200)

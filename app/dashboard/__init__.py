@@ -1,0 +1,84 @@
+"""The year dashboard: cases by level and county, overdue counts, and (when the annual cycle has run)
+letters signed, inspection findings and assessment grades — as ECharts charts served from /static."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from app.auth import current_actor
+from app.cases.services import CaseFilters, cases_query
+from app.extensions import db
+from app.labels import level_label
+from app.runtime import engine
+from workflows.models import Task
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+
+def case_stats(year: int) -> dict[str, Any]:
+    eng = engine()
+    actor = current_actor()
+    now = eng.now()
+    cases = cases_query(eng, actor, CaseFilters()).subquery()
+    in_year = select(cases).where(func.extract("year", cases.c.created_at) == year).subquery()
+    level = in_year.c.summary["level"].as_string()
+    by_level = dict(db.session.execute(select(level, func.count()).group_by(level)).all())
+    overdue_by_county: dict[str, int] = {}
+    cases_by_county: dict[str, int] = {}
+    for unit_code, n in db.session.execute(
+        select(in_year.c.unit_code, func.count()).group_by(in_year.c.unit_code)
+    ):
+        county = eng.org.county_of(unit_code)
+        name = eng.org.nodes[county].name if county else "市直"
+        cases_by_county[name] = cases_by_county.get(name, 0) + n
+    late = (
+        select(Task.unit_code, func.count())
+        .where(Task.state == "ready", Task.due_at < now, Task.instance_id.in_(select(in_year.c.id)))
+        .group_by(Task.unit_code)
+    )
+    for unit_code, n in db.session.execute(late):
+        county = eng.org.county_of(unit_code)
+        name = eng.org.nodes[county].name if county else "市直"
+        overdue_by_county[name] = overdue_by_county.get(name, 0) + n
+    return {
+        "by_level": {level_label(k): v for k, v in by_level.items() if k},
+        "cases_by_county": cases_by_county,
+        "overdue_by_county": overdue_by_county,
+        "running": db.session.scalar(
+            select(func.count()).select_from(in_year).where(in_year.c.status == "running")
+        ),
+        "complete": db.session.scalar(
+            select(func.count()).select_from(in_year).where(in_year.c.status == "complete")
+        ),
+    }
+
+
+def annual_stats(year: int) -> dict[str, Any]:
+    """Letters, findings and grades from the annual cycle, when that module is installed."""
+    try:
+        from workflows import annual
+    except ImportError:
+        return {}
+    provider = getattr(annual, "dashboard_stats", None)
+    return provider(db.session, year, engine().org) if provider else {}
+
+
+@bp.get("")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    now = engine().now()
+    try:
+        year = int(request.args.get("year", now.year))
+    except ValueError:
+        year = now.year
+    return render_template(
+        "dashboard/dashboard.html",
+        year=year,
+        cases=case_stats(year),
+        annual=annual_stats(year),
+        years=list(range(now.year - 3, now.year + 1)),
+    )

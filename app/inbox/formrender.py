@@ -1,0 +1,182 @@
+"""Render a task's JSON Schema form as HTML fields and read a posted form back into typed data.
+
+The schema in ``forms/`` is the single source: the same file the server validates with decides the widget
+(text, textarea, date, select, yes/no, checkboxes, one-per-line list, table of rows). What the user typed
+is kept and re-shown with the messages next to the fields when validation fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from app.i18n import pick
+
+EXTRA_ROWS = 2  # empty rows offered in tables (leaders, interviewees)
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    widget: str  # text | textarea | date | number | select | yesno | checkboxes | lines | rows | confirm
+    required: bool
+    value: Any = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[Field] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    help: str = ""
+
+
+def _options(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    values = schema.get("enum", [])
+    zh = schema.get("x-enum-titles") or [str(v) for v in values]
+    en = schema.get("x-enum-titles-en") or zh
+    return [(str(v), pick(z, e)) for v, z, e in zip(values, zh, en, strict=False)]
+
+
+def _widget(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if kind == "boolean":
+        return "confirm" if schema.get("const") is True else "yesno"
+    if kind in ("integer", "number"):
+        return "select" if "enum" in schema else "number"
+    if kind == "array":
+        items = schema.get("items", {})
+        if "enum" in items:
+            return "checkboxes"
+        if items.get("type") == "object":
+            return "rows"
+        return "lines"
+    if "enum" in schema:
+        return "select"
+    if schema.get("format") == "date":
+        return "date"
+    if schema.get("x-widget") == "textarea" or schema.get("maxLength", 0) > 200:
+        return "textarea"
+    return "text"
+
+
+def build_fields(
+    form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None = None
+) -> list[Field]:
+    errors = errors or {}
+    required = set(form.get("required", []))
+    fields: list[Field] = []
+    for name, schema in form.get("properties", {}).items():
+        widget = _widget(schema)
+        f = Field(
+            name=name,
+            label=pick(schema.get("title"), schema.get("x-title-en")),
+            widget=widget,
+            required=name in required,
+            value=values.get(name),
+            help=pick(schema.get("description"), schema.get("x-description-en")),
+        )
+        if widget in ("select",):
+            f.options = _options(schema)
+        if widget == "checkboxes":
+            f.options = _options(schema["items"])
+            f.value = [str(v) for v in (values.get(name) or [])]
+        if widget == "lines":
+            f.value = "\n".join(str(v) for v in (values.get(name) or []))
+        if widget == "rows":
+            item = schema["items"]
+            item_required = set(item.get("required", []))
+            f.columns = [
+                Field(
+                    name=col,
+                    label=pick(sub.get("title"), sub.get("x-title-en")),
+                    widget=_widget(sub),
+                    required=col in item_required,
+                    options=_options(sub) if "enum" in sub else [],
+                )
+                for col, sub in item.get("properties", {}).items()
+            ]
+            existing = list(values.get(name) or [])
+            f.rows = existing + [{} for _ in range(EXTRA_ROWS)]
+        f.errors = [msg for key, msgs in errors.items() if key.split("/")[0] == name for msg in msgs]
+        fields.append(f)
+    return fields
+
+
+def _typed(schema: dict[str, Any], raw: str) -> Any:
+    kind = schema.get("type")
+    if kind == "integer":
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if kind == "number":
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(raw, raw)
+    return raw
+
+
+def parse_submission(form: dict[str, Any], posted: MultiDict[str, str]) -> dict[str, Any]:
+    """Typed data from a posted HTML form; blank fields are left out so "required" speaks for them."""
+    data: dict[str, Any] = {}
+    for name, schema in form.get("properties", {}).items():
+        widget = _widget(schema)
+        if widget == "checkboxes":
+            if name in posted or f"{name}__present" in posted:
+                data[name] = [_typed(schema["items"], v) for v in posted.getlist(name)]
+        elif widget == "lines":
+            text = posted.get(name, "")
+            if text.strip() or f"{name}__present" in posted:
+                data[name] = [line.strip() for line in text.splitlines() if line.strip()]
+        elif widget == "rows":
+            item = schema["items"]
+            rows: list[dict[str, Any]] = []
+            index = 0
+            while any(k.startswith(f"{name}-{index}-") for k in posted):
+                row = {
+                    col: _typed(sub, posted.get(f"{name}-{index}-{col}", "").strip())
+                    for col, sub in item.get("properties", {}).items()
+                    if posted.get(f"{name}-{index}-{col}", "").strip()
+                }
+                if row:
+                    rows.append(row)
+                index += 1
+            if rows or f"{name}__present" in posted:
+                data[name] = rows
+        elif widget == "confirm":
+            if posted.get(name):
+                data[name] = True
+        else:
+            raw = posted.get(name, "").strip()
+            if raw != "":
+                data[name] = _typed(schema, raw)
+    return data
+
+
+def describe(code: str, value: Any) -> str:
+    """A validation problem in the reader's language."""
+    messages = {
+        "required": _("必填"),
+        "undeclared": _("不是本表单的字段"),
+        "minLength": _("至少 %(n)s 个字", n=value),
+        "maxLength": _("最多 %(n)s 个字", n=value),
+        "minItems": _("至少填写 %(n)s 项", n=value),
+        "maxItems": _("最多 %(n)s 项", n=value),
+        "enum": _("请选择列表中的选项"),
+        "const": _("请确认"),
+        "format": _("日期格式应为 年-月-日") if value == "date" else _("格式不正确"),
+        "type": _("类型不正确"),
+        "minimum": _("不能小于 %(n)s", n=value),
+        "maximum": _("不能大于 %(n)s", n=value),
+        "uniqueItems": _("不能重复"),
+    }
+    return messages.get(code, _("输入不正确"))
+
+
+def localized_errors(codes: dict[str, list[tuple[str, Any]]]) -> dict[str, list[str]]:
+    return {path: [describe(code, value) for code, value in items] for path, items in codes.items()}

@@ -1,0 +1,84 @@
+"""Notifications when a task arrives, when its reminder window opens, when it is overdue, and when
+someone urges it (催办). The scheduler job and every web action call :func:`send_due_alerts`; TaskAlert rows
+make it send each kind once per task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import RoleGrant, User
+from app.inbox.models import Notification, TaskAlert
+from workflows.models import Task
+
+
+def _holders(session: Session, task: Task) -> list[int]:
+    if task.claimed_by:
+        user = session.scalar(select(User.id).where(User.username == task.claimed_by))
+        return [user] if user else []
+    return list(
+        session.scalars(
+            select(RoleGrant.user_id).where(RoleGrant.role == task.role, RoleGrant.org_code == task.org_code)
+        )
+    )
+
+
+def kind_label(kind: str) -> str:
+    """Shown at display time in the reader's language (the job that creates notifications has none)."""
+    return {
+        "arrived": _("新任务"),
+        "reminder": _("即将到期"),
+        "overdue": _("已逾期"),
+        "urged": _("催办"),
+        "transferred": _("转办"),
+    }.get(kind, kind)
+
+
+def notify(session: Session, task: Task, kind: str, message: str, now: datetime) -> int:
+    users = _holders(session, task)
+    for user_id in users:
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind=kind,
+                instance_id=task.instance_id,
+                task_id=task.id,
+                message=message,
+                created_at=now,
+            )
+        )
+    return len(users)
+
+
+def send_due_alerts(session: Session, now: datetime, limit: int = 2000) -> int:
+    """Send the alerts that are due now: arrived (any open task), reminder (remind_at passed), overdue."""
+    sent = 0
+    conditions = {
+        "arrived": Task.state == "ready",
+        "reminder": and_(Task.state == "ready", Task.remind_at <= now, Task.due_at >= now),
+        "overdue": and_(Task.state == "ready", Task.due_at < now),
+    }
+    for kind, condition in conditions.items():
+        already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == kind)
+        tasks = session.scalars(select(Task).where(condition, ~already).limit(limit)).all()
+        for task in tasks:
+            sent += notify(session, task, kind, task.name, now)
+            session.add(TaskAlert(task_id=task.id, kind=kind, sent_at=now))
+    session.flush()
+    return sent
+
+
+def unread_count(user: User) -> int:
+    from app.extensions import db
+
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )

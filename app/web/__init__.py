@@ -1,0 +1,98 @@
+"""Pages every user shares: login, logout, language, the start page; the navigation's context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth.services import authenticate
+from app.extensions import db
+from app.i18n import LOCALES
+
+bp = Blueprint("web", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a login link must not bounce a user to another site."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("inbox.inbox")
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return redirect(url_for("inbox.inbox") if current_user.is_authenticated else url_for("web.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next"))
+    username = request.form.get("username", "").strip()
+    user = authenticate(db.session, username, request.form.get("password", ""))
+    if user is None:
+        return render_template(
+            "login.html", error=_("用户名或密码错误"), username=username, next=request.form.get("next")
+        ), 401
+    login_user(user)
+    session.pop("locale", None)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    return redirect(url_for("web.login"))
+
+
+@bp.post("/locale")
+def set_locale():  # type: ignore[no-untyped-def]
+    locale = request.form.get("locale")
+    if locale in LOCALES:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale  # per user, remembered across sessions
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    blueprint: str
+
+
+def _roles() -> set[str]:
+    return {g.role.split("/")[0] for g in current_user.grants} if current_user.is_authenticated else set()
+
+
+def extra_nav() -> list[NavItem]:
+    roles = _roles()
+    items = [NavItem(_("年度仪表盘"), url_for("dashboard.dashboard"), "dashboard")]
+    if "designer" in roles and "designer.designer_home" in _endpoints():
+        items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
+    if "admin" in roles:
+        items.append(NavItem(_("用户管理"), url_for("admin.users"), "admin"))
+    return items
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app
+
+    return set(current_app.view_functions)
+
+
+def init_app(app: Flask) -> None:
+    from app.inbox.notifications import unread_count
+
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(
+        extra_nav=extra_nav,
+        unread_notifications=lambda: unread_count(current_user) if current_user.is_authenticated else 0,
+    )

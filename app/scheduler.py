@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from app.extensions import db
+from app.inbox.notifications import send_due_alerts
 from app.runtime import runtime
 from workflows.timers import wake_due
 
@@ -26,6 +27,10 @@ def run_timers(app: Flask) -> None:
         report = wake_due(db.session, rt.engine)
         if report.woken or report.failed:
             log.info("timers: woke %s, failed %s", report.woken, report.failed)
+        sent = send_due_alerts(db.session, rt.clock.now())  # arrivals, reminder windows, overdue
+        db.session.commit()
+        if sent:
+            log.info("notifications: %s sent", sent)
         db.session.remove()
 
 

@@ -202,6 +202,7 @@ def _diagram_files(inst: ProcessInstance, states: dict[str, Any]) -> list[dict[s
         root = etree.fromstring(f.content.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
         ids = set(root.xpath("//@id"))
         process_ids = root.xpath("//*[local-name()='process']/@id")
+        names = root.xpath("//*[local-name()='process']/@name")
         processes = [name for name in states if name in ids]
         if not processes and inst.process_id not in ids:
             continue
@@ -215,6 +216,7 @@ def _diagram_files(inst: ProcessInstance, states: dict[str, Any]) -> list[dict[s
                 "current": current,
                 "active": bool(current),
                 "processes": process_ids,
+                "title": names[0].split("：")[-1] if names else f.path,
             }
         )
     result.sort(key=lambda d: (not d["main"], d["path"]))

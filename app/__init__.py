@@ -27,13 +27,15 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     web.init_app(app)
+    from app import audit  # noqa: F401  (table for the metadata)
     from app.admin import bp as admin_bp
     from app.cases.views import bp as cases_bp
     from app.dashboard import bp as dashboard_bp
+    from app.designer.views import bp as designer_bp
     from app.inbox import models as inbox_models  # noqa: F401  (tables for the metadata)
     from app.inbox.views import bp as inbox_bp
 
-    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp):
+    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp):
         app.register_blueprint(blueprint)
     from app.api import errors as api_errors
 

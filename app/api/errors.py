@@ -32,8 +32,8 @@ STATUS: dict[type[EngineError], int] = {
 }
 
 
-def error_response(code: str, message: str, status: int, errors: Any = None):  # type: ignore[no-untyped-def]
-    body: dict[str, Any] = {"error": code, "message": message}
+def error_response(code: str, message: str, status: int, errors: Any = None, **extra: Any):  # type: ignore[no-untyped-def]
+    body: dict[str, Any] = {"error": code, "message": message, **extra}
     if errors is not None:
         body["errors"] = errors
     return jsonify(body), status
@@ -43,12 +43,9 @@ def error_response(code: str, message: str, status: int, errors: Any = None):  #
 def _engine_error(exc: EngineError):  # type: ignore[no-untyped-def]
     db.session.rollback()
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    errors: Any = None
-    if isinstance(exc, FormInvalid):
-        errors = exc.errors
-    elif isinstance(exc, DefinitionInvalid):
-        errors = [p.as_dict() for p in exc.problems]
-    return error_response(exc.code, str(exc), status, errors)
+    if isinstance(exc, DefinitionInvalid):  # file, line, element, message: a designer can find each one
+        return error_response(exc.code, str(exc), status, problems=[p.as_dict() for p in exc.problems])
+    return error_response(exc.code, str(exc), status, exc.errors if isinstance(exc, FormInvalid) else None)
 
 
 @bp.errorhandler(ValidationError)

@@ -71,6 +71,30 @@ OPERATIONS: list[tuple[str, str, str, Any, Any, Any]] = [
         schemas.CaseDetailSchema,
         None,
     ),
+    (
+        "/definitions",
+        "post",
+        "Deploy or upload BPMN/forms as a new version (designers); 422 lists problems",
+        None,
+        None,
+        None,
+    ),
+    (
+        "/definitions/{old}/compare/{new}",
+        "get",
+        "Elements added/removed/renamed between versions",
+        None,
+        None,
+        None,
+    ),
+    (
+        "/migrations",
+        "post",
+        "Plan (dry_run) or run the migration of running instances to a version",
+        None,
+        None,
+        None,
+    ),
     ("/health", "get", "Liveness and database check", None, None, None),
     ("/definitions", "get", "Deployed definition versions", None, None, None),
 ]
@@ -97,7 +121,7 @@ def build_spec() -> dict[str, Any]:
         if body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         params: list[dict[str, Any]] = []
-        for name in ("task_id", "case_id"):
+        for name in ("task_id", "case_id", "old", "new"):
             if "{" + name + "}" in path:
                 params.append(
                     {

@@ -1,0 +1,66 @@
+"""Definitions and migrations over the API (designers only): upload or deploy files, compare versions,
+plan and run migrations. The same services as the designer pages; every change is audited."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import login_required
+from marshmallow import Schema, fields, validate
+
+from app.api import bp
+from app.auth import current_actor
+from app.designer.services import MigrationRequest, deploy_changes, require_designer, run_migration
+from app.designer.services import version_by_number as by_number
+from app.extensions import db
+from app.runtime import engine
+from workflows.compare import compare
+
+
+class DeploySchema(Schema):
+    files = fields.Dict(
+        keys=fields.String(), values=fields.String(), required=True, validate=validate.Length(min=1)
+    )
+    comment = fields.String(load_default="")
+    base = fields.Integer(load_default=None, allow_none=True)
+
+
+class MigrationSchema(Schema):
+    to_version = fields.Integer(required=True)
+    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True)
+    process_id = fields.String(load_default=None, allow_none=True)
+    dry_run = fields.Boolean(load_default=True)
+
+
+@bp.post("/definitions")
+@login_required
+def upload_definitions():  # type: ignore[no-untyped-def]
+    """JSON ``{"files": {"bpmn/x.bpmn": "<xml…>"}, "comment": …}`` or multipart ``files`` (.bpmn/.json)."""
+    if request.files:
+        changes: dict[str, str | bytes] = {}
+        for storage in request.files.getlist("files"):
+            name = (storage.filename or "").rsplit("/", 1)[-1]
+            changes[f"{'bpmn' if name.endswith('.bpmn') else 'forms'}/{name}"] = storage.read()
+        comment, base = request.form.get("comment", "upload"), None
+    else:
+        body = DeploySchema().load(request.get_json(silent=True) or {})
+        changes, comment, base = body["files"], body["comment"], body["base"]
+    version = deploy_changes(engine(), current_actor(), changes, comment, base=base, action="upload")
+    db.session.commit()
+    return {"version": version.number, "processes": version.process_ids}, 201
+
+
+@bp.get("/definitions/<int:old>/compare/<int:new>")
+@login_required
+def compare_definitions(old: int, new: int):  # type: ignore[no-untyped-def]
+    eng = engine()
+    require_designer(current_actor())
+    return {"changes": compare(by_number(eng, old), by_number(eng, new))}
+
+
+@bp.post("/migrations")
+@login_required
+def migrations():  # type: ignore[no-untyped-def]
+    body = MigrationSchema().load(request.get_json(silent=True) or {})
+    results = run_migration(engine(), current_actor(), MigrationRequest(**body))
+    db.session.commit()
+    return {"dry_run": body["dry_run"], "results": results}

@@ -1,0 +1,1 @@
+"""Process designer: edit, validate and deploy BPMN and forms; versions, compare, upload, migration."""

@@ -1,0 +1,123 @@
+"""Moving running instances to a newer definition version, without moving their deadlines.
+
+SpiffWorkflow aligns the old and new specs by BPMN id (``SpiffWorkflow.bpmn.util.diff``) and re-predicts
+READY and WAITING tasks, which restarts waiting timers (ENGINE_NOTES.md): a rectification deadline would
+be recomputed from the migration instant. We keep every waiting timer's computed due value and put it back,
+so a unit's legal deadline stays what it was told. An instance whose current (READY/WAITING) steps no
+longer exist in the new version cannot move; the dry run says so per instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
+
+from workflows.definitions import LoadedVersion
+from workflows.engine import Engine
+from workflows.errors import EngineError, NotFound
+from workflows.models import DefinitionVersion, ProcessInstance
+from workflows.roles import Actor
+from workflows.serializer import serializer
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+class MigrationRefused(EngineError):
+    code = "migration_refused"
+
+
+@dataclass
+class MigrationPlan:
+    instance_id: int
+    business_key: str
+    from_version: int
+    to_version: int
+    can_migrate: bool
+    reasons: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # element ids whose definition changed
+    removed: list[str] = field(default_factory=list)  # element ids gone in the new version
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _target(engine: Engine, number: int) -> tuple[DefinitionVersion, LoadedVersion]:
+    version = engine.session.query(DefinitionVersion).filter_by(number=number).one_or_none()
+    if version is None:
+        raise NotFound(f"definition version {number} does not exist")
+    return version, engine.specs.get(engine.session, version.id)
+
+
+def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan:
+    version, target = _target(engine, to_number)
+    current = engine.session.get(DefinitionVersion, inst.version_id)
+    result = MigrationPlan(inst.id, inst.business_key, current.number if current else 0, to_number, True)
+    if inst.status != "running":
+        result.can_migrate = False
+        result.reasons.append(f"instance is {inst.status}")
+        return result
+    if version.id == inst.version_id:
+        result.can_migrate = False
+        result.reasons.append("already on this version")
+        return result
+    if inst.process_id not in target.specs:
+        result.can_migrate = False
+        result.reasons.append(f"version {to_number} has no process {inst.process_id}")
+        return result
+    wf = engine.workflow(inst)
+    top, subs = diff_workflow(serializer().registry, wf, target.specs[inst.process_id], target.specs)
+    diffs = [top, *[d for d in subs.values() if d is not None]]
+    for sp_id, diff in subs.items():
+        if diff is None and wf.subprocesses[sp_id].get_tasks(state=ACTIVE):
+            result.can_migrate = False
+            result.reasons.append(f"running procedure {wf.subprocesses[sp_id].spec.name} is gone")
+    for diff in diffs:
+        for task in diff.removed:
+            name = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+            result.removed.append(name)
+            if task.state & ACTIVE:
+                result.can_migrate = False
+                result.reasons.append(f"current step {name} does not exist in version {to_number}")
+        result.changed.extend(getattr(t.task_spec, "bpmn_id", None) or t.task_spec.name for t in diff.changed)
+    result.removed = sorted(set(result.removed))
+    result.changed = sorted(set(result.changed))
+    return result
+
+
+def migrate(engine: Engine, inst: ProcessInstance, to_number: int, actor: Actor) -> MigrationPlan:
+    """Move one instance; raise :class:`MigrationRefused` (nothing written) when the plan says it cannot."""
+    checked = plan(engine, inst, to_number)
+    if not checked.can_migrate:
+        raise MigrationRefused("; ".join(checked.reasons))
+    version, target = _target(engine, to_number)
+    wf = engine.workflow(inst)
+    kept = {
+        (t.workflow.spec.name, t.task_spec.name): t.internal_data["event_value"]
+        for t in wf.get_tasks(state=TaskState.WAITING)
+        if "event_value" in t.internal_data
+    }
+    top, subs = diff_workflow(serializer().registry, wf, target.specs[inst.process_id], target.specs)
+    with engine._running():  # the engine's own unit of work: clock, records, error translation
+        migrate_workflow(top, wf, target.specs[inst.process_id])
+        for sp_id, diff in subs.items():
+            if diff is not None:
+                sub = wf.subprocesses[sp_id]
+                migrate_workflow(diff, sub, target.specs[sub.spec.name])
+        wf.subprocess_specs = dict(target.specs)
+        wf.do_engine_steps()
+        for task in wf.get_tasks(state=TaskState.WAITING):
+            key = (task.workflow.spec.name, task.task_spec.name)
+            if key in kept:  # the deadline the unit was told stays the deadline
+                task.internal_data["event_value"] = kept[key]
+        inst.version_id = version.id
+        engine._event(
+            inst,
+            actor,
+            "migrated",
+            detail={"from": checked.from_version, "to": to_number, "changed": checked.changed},
+        )
+        engine._advance(inst, wf, target, actor)
+    return checked

@@ -120,7 +120,6 @@ def _case_in_rectification(app: Flask) -> int:
                 {("office_staff", COUNTY), ("office_director", COUNTY), ("committee_director", COUNTY)}
             ),
         )
-        leader = Actor("l", frozenset({("unit_principal_leader", TOWN)}))
         case = eng.start("accountability_case", business_key="m1", unit_code=TOWN)
         steps: list[tuple[str, dict[str, Any], Actor]] = [
             (

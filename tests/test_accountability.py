@@ -18,12 +18,13 @@ from tests.conftest import CITY, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_T
 from workflows.accountability import active_sanctions
 from workflows.clock import ManualClock
 from workflows.definitions import deploy, read_project_files
-from workflows.engine import Engine, end_events
+from workflows.engine import Engine
 from workflows.errors import NotAuthorized
 from workflows.inbox import open_tasks_for
 from workflows.legal_time import CST
 from workflows.models import InstanceEvent, ProcessInstance, Task
 from workflows.roles import Actor
+from workflows.scripting import end_events
 from workflows.timers import wake_due
 
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]

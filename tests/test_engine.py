@@ -23,11 +23,12 @@ from tests.conftest import (
     WOLONG_TOWN,
 )
 from workflows.clock import ManualClock
-from workflows.engine import Engine, end_events
+from workflows.engine import Engine
 from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, TaskNotReady
 from workflows.legal_time import CST
 from workflows.models import InstanceEvent, ProcessInstance, Task
 from workflows.roles import Actor
+from workflows.scripting import end_events
 from workflows.timers import wake_due
 
 Factory = sessionmaker[Session]

@@ -15,12 +15,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,39 +33,12 @@ from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, Pro
 from workflows.forms import validate_submission
 from workflows.legal_time import WorkingCalendar
 from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Task
-from workflows.roles import SYSTEM, Actor, OrgNode, OrgTree, parse_lane
+from workflows.projection import due, remind_at, store_records, sync_tasks
+from workflows.roles import SYSTEM, Actor, OrgNode, OrgTree
 from workflows.sandbox import RestrictedEnvironment
 from workflows.script_helpers import make_helpers
+from workflows.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
 from workflows.serializer import serializer
-from workflows.validation import ARTICLE_PROPERTY, DUE_PROPERTY, FORM_PROPERTY, ROLE_QUALIFIER_PROPERTY
-
-PROVISIONAL_KEY = "provisional_years"
-
-
-def end_events(wf: BpmnWorkflow) -> list[str]:
-    """Ids of the end events the top-level process reached: how the case ended (closed, escalated...)."""
-    return [
-        t.task_spec.bpmn_id
-        for t in wf.get_tasks(state=TaskState.COMPLETED)
-        if isinstance(t.task_spec, EndEvent) and t.workflow is wf
-    ]
-
-
-class _ScriptEngine(PythonScriptEngine):
-    """Sandboxed evaluation that also notes when a deadline used a year without an official schedule."""
-
-    def __init__(self, environment: RestrictedEnvironment, calendar: WorkingCalendar) -> None:
-        super().__init__(environment=environment)
-        self.calendar = calendar
-
-    def evaluate(self, task: SpiffTask, expression: str, external_context: Any = None) -> Any:
-        with self.calendar.track() as tracked:
-            value = super().evaluate(task, expression, external_context)
-        if tracked.provisional:
-            task.internal_data[PROVISIONAL_KEY] = sorted(tracked.provisional_years)
-        else:
-            task.internal_data.pop(PROVISIONAL_KEY, None)
-        return value
 
 
 class Engine:
@@ -89,7 +59,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.specs = spec_cache or SpecCache()
         self.helpers = make_helpers(calendar, lambda: self.org)
-        self.script_engine = _ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
+        self.script_engine = ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self._org = org
         self.handlers = ACCOUNTABILITY_HANDLERS if handlers is None else handlers
         self.reminder_working_days = reminder_working_days
@@ -159,7 +129,7 @@ class Engine:
             )
             self.session.add(inst)
             self.session.flush()
-            self._event(inst, actor, "started", detail={"version": version.number})
+            self.event(inst, actor, "started", detail={"version": version.number})
             self._advance(inst, wf, loaded, actor)
         return inst
 
@@ -168,39 +138,6 @@ class Engine:
         if inst is None:
             raise NotFound(f"process instance {instance_id} does not exist")
         return inst
-
-    def element_documentation(self, version_id: int, process_id: str, element_id: str) -> str:
-        """The documentation a designer wrote on a diagram element (usually its article), for task pages."""
-        spec = self.specs.get(self.session, version_id).specs.get(process_id)
-        if spec is None:
-            return ""
-        for task_spec in spec.task_specs.values():
-            documentation = getattr(task_spec, "documentation", None)
-            if getattr(task_spec, "bpmn_id", None) == element_id and documentation:
-                return str(documentation)
-        return ""
-
-    def form_schema(self, version_id: int, form: str | None) -> dict[str, Any] | None:
-        return self.specs.get(self.session, version_id).forms.get(form) if form else None
-
-    def element_states(self, inst: ProcessInstance) -> dict[str, dict[str, list[str]]]:
-        """Per (sub)process: the BPMN element ids already passed and those waiting now, for highlighting
-        the case's diagrams (supervisor view)."""
-        wf = self.workflow(inst)
-        states: dict[str, dict[str, set[str]]] = {}
-        for task in wf.get_tasks():
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if not bpmn_id:
-                continue
-            entry = states.setdefault(task.workflow.spec.name, {"done": set(), "current": set()})
-            if task.state == TaskState.COMPLETED:
-                entry["done"].add(bpmn_id)
-            elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
-                entry["current"].add(bpmn_id)
-        return {
-            name: {"done": sorted(v["done"] - v["current"]), "current": sorted(v["current"])}
-            for name, v in states.items()
-        }
 
     def workflow(self, inst: ProcessInstance) -> BpmnWorkflow:
         """Deserialize an instance (read-only use: case views, tests). Never needed for inboxes."""
@@ -267,7 +204,7 @@ class Engine:
             task.run()
             now = clockmod.now()
             row.state, row.completed_by, row.completed_at = "completed", actor.user_id, now
-            self._event(inst, actor, "task_completed", task=row, detail={"data": clean})
+            self.event(inst, actor, "task_completed", task=row, detail={"data": clean})
             self._advance(inst, wf, loaded, actor)
         return inst
 
@@ -291,7 +228,7 @@ class Engine:
                 f"task {row.name!r} is the first step of its procedure; nothing to send back to"
             )
         with self._running():
-            self._event(
+            self.event(
                 inst,
                 actor,
                 "sent_back",
@@ -309,7 +246,7 @@ class Engine:
             raise NotAuthorized(f"{to.user_id} does not hold {row.role} at {row.org_code}")
         row.claimed_by = to.user_id
         with clockmod.activated(self.clock):
-            self._event(row.instance, actor, "transferred", task=row, detail={"to": to.user_id, "note": note})
+            self.event(row.instance, actor, "transferred", task=row, detail={"to": to.user_id, "note": note})
         self.session.flush()
         return row
 
@@ -320,7 +257,7 @@ class Engine:
         inst = self.get_instance(instance_id)
         row = self.session.get(Task, task_id) if task_id else None
         with clockmod.activated(self.clock):
-            self._event(inst, actor, kind, task=row, detail=detail)
+            self.event(inst, actor, kind, task=row, detail=detail)
         self.session.flush()
         return inst
 
@@ -358,10 +295,10 @@ class Engine:
             for row in self.ready_tasks(inst.id):
                 if row.due_provisional:
                     spiff_task = wf.get_task_from_id(UUID(row.id))
-                    row.due_at, row.due_provisional = self._due(spiff_task)
-                    row.remind_at = self._remind_at(row.due_at)
+                    row.due_at, row.due_provisional = due(self, spiff_task)
+                    row.remind_at = remind_at(self, row.due_at)
                     changed[row.element_id] = row.due_at.isoformat() if row.due_at else ""
-            self._event(inst, SYSTEM, "deadlines_recomputed", detail={"changed": changed})
+            self.event(inst, SYSTEM, "deadlines_recomputed", detail={"changed": changed})
             self._advance(inst, wf, loaded, SYSTEM)
         return inst
 
@@ -382,9 +319,9 @@ class Engine:
             still = {str(t.id) for t in wf.get_tasks(state=TaskState.WAITING)}
             for tid in sorted(fired_from - still):
                 task = wf.get_task_from_id(UUID(tid))
-                self._event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
-        self._store_records(inst, actor)  # facts the scripts stated come before the tasks they led to
-        self._sync_tasks(inst, wf, now)
+                self.event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
+        store_records(self, inst, actor)  # facts the scripts stated come before the tasks they led to
+        sync_tasks(self, inst, wf, now)
         wakes: list[datetime] = []
         provisional = (
             self.session.scalar(
@@ -406,82 +343,13 @@ class Engine:
         inst.has_provisional = provisional
         if wf.is_completed():
             inst.status, inst.completed_at, inst.next_wake_at = "complete", now, None
-            self._event(inst, actor, "completed", detail={"end_events": end_events(wf)})
+            self.event(inst, actor, "completed", detail={"end_events": end_events(wf)})
         inst.state_json = serializer().state_to_json(wf)
         inst.updated_at = now
         flag_modified(inst, "state_json")  # always write, so every step is checked against lock_version
         self.session.flush()
 
-    def _sync_tasks(self, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> None:
-        ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-        known = {r.id: r for r in self.session.scalars(select(Task).where(Task.instance_id == inst.id))}
-        for tid, row in known.items():
-            if row.state == "ready" and tid not in ready:
-                row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
-                self._event(inst, SYSTEM, "task_cancelled", task=row)
-        for tid, task in ready.items():
-            if tid in known:
-                row = known[tid]
-                if row.state != "ready":  # sent back (驳回) to this task: it is open again
-                    row.state, row.completed_by, row.completed_at, row.claimed_by = "ready", None, None, None
-                    row.due_at, row.due_provisional = self._due(task)
-                    row.remind_at = self._remind_at(row.due_at)
-                    row.created_at = now
-                    self._event(inst, SYSTEM, "task_reopened", task=row)
-                continue
-            lane = parse_lane(task.task_spec.lane)
-            unit = str(task.data.get("unit_code") or inst.unit_code)
-            props = task.task_spec.extensions.get("properties", {})
-            due_at, due_provisional = self._due(task)
-            role = lane.role
-            if props.get(ROLE_QUALIFIER_PROPERTY):
-                role = f"{role}/{self.script_engine.evaluate(task, props[ROLE_QUALIFIER_PROPERTY])}"
-            row = Task(
-                id=tid,
-                instance_id=inst.id,
-                process_id=task.workflow.spec.name,
-                element_id=task.task_spec.bpmn_id,
-                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                lane=task.task_spec.lane,
-                role=role,
-                org_code=self.org.resolve(lane, unit),
-                unit_code=unit,
-                form=props.get(FORM_PROPERTY),
-                article=props.get(ARTICLE_PROPERTY),
-                due_at=due_at,
-                due_provisional=due_provisional,
-                remind_at=self._remind_at(due_at),
-                state="ready",
-                created_at=now,
-            )
-            self.session.add(row)
-            self._event(inst, SYSTEM, "task_created", task=row)
-
-    def _store_records(self, inst: ProcessInstance, actor: Actor) -> None:
-        collected = recordsmod.pending()
-        for rec in collected:
-            self._event(inst, actor, rec.kind, detail=rec.detail)
-            recordsmod.apply_summary(inst, rec)
-            handler = self.handlers.get(rec.kind)
-            if handler is not None:
-                handler(self, inst, rec)
-        collected.clear()
-
-    def _remind_at(self, due_at: datetime | None) -> datetime | None:
-        if due_at is None or self.reminder_working_days <= 0:
-            return None
-        return self.calendar.working_days_before(due_at, self.reminder_working_days)
-
-    def _due(self, task: SpiffTask) -> tuple[datetime | None, bool]:
-        expression = task.task_spec.extensions.get("properties", {}).get(DUE_PROPERTY)
-        if not expression:
-            return None, False
-        value = self.script_engine.evaluate(task, expression)
-        provisional = PROVISIONAL_KEY in task.internal_data
-        task.internal_data.pop(PROVISIONAL_KEY, None)
-        return TimerEventDefinition.get_datetime(str(value)), provisional
-
-    def _event(
+    def event(
         self,
         inst: ProcessInstance,
         actor: Actor,

@@ -113,7 +113,7 @@ def migrate(engine: Engine, inst: ProcessInstance, to_number: int, actor: Actor)
             if key in kept:  # the deadline the unit was told stays the deadline
                 task.internal_data["event_value"] = kept[key]
         inst.version_id = version.id
-        engine._event(
+        engine.event(
             inst,
             actor,
             "migrated",

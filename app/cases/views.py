@@ -20,6 +20,7 @@ from app.labels import cst, level_label, outcome_label, status_label
 from app.runtime import engine
 from workflows.errors import EngineError
 from workflows.models import DefinitionFile, ProcessInstance
+from workflows.reading import element_states
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -232,7 +233,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
     except EngineError as exc:
         abort(404 if exc.code == "not_found" else 403)
     detail = case_detail(eng, inst)
-    diagrams = _diagram_files(inst, eng.element_states(inst))
+    diagrams = _diagram_files(inst, element_states(eng, inst))
     return render_template("cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=eng.org)
 
 

@@ -25,6 +25,7 @@ from app.runtime import engine
 from workflows.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.inbox import COLOURS, deadline_status
 from workflows.models import InstanceEvent, ProcessInstance, Task
+from workflows.reading import element_documentation, form_schema
 
 bp = Blueprint("inbox", __name__)
 
@@ -85,7 +86,7 @@ def _render_task(
     can_act = task.state == "ready" and actor.holds(task.role, task.org_code)
     if not can_act and not eng.org.can_oversee(actor, inst.unit_code):
         abort(403)
-    schema = eng.form_schema(inst.version_id, task.form)
+    schema = form_schema(eng, inst.version_id, task.form)
     data = values if values is not None else _current_data(eng, inst, task)
     fields = build_fields(schema, data, errors) if schema else []
     history = db.session.scalars(
@@ -107,7 +108,7 @@ def _render_task(
         form=schema,
         fields=fields,
         errors=errors or {},
-        documentation=eng.element_documentation(inst.version_id, task.process_id, task.element_id),
+        documentation=element_documentation(eng, inst.version_id, task.process_id, task.element_id),
         history=history,
         can_act=can_act,
         colleagues=colleagues,
@@ -139,7 +140,7 @@ def task_page(task_id: str):  # type: ignore[no-untyped-def]
 def complete(task_id: str):  # type: ignore[no-untyped-def]
     task = _task_or_404(task_id)
     eng = engine()
-    schema = eng.form_schema(task.instance.version_id, task.form)
+    schema = form_schema(eng, task.instance.version_id, task.form)
     data = parse_submission(schema, request.form) if schema else {}
     comment = request.form.get("comment", "").strip()
     try:

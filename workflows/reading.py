@@ -1,0 +1,49 @@
+"""Read-only looks into a case for its pages: an element's documentation (its article), a task's form,
+and which diagram elements are done or waiting (to highlight the supervisor's diagram)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.util.task import TaskState
+
+from workflows.models import ProcessInstance
+
+if TYPE_CHECKING:
+    from workflows.engine import Engine
+
+
+def element_documentation(engine: Engine, version_id: int, process_id: str, element_id: str) -> str:
+    """The documentation a designer wrote on a diagram element (usually its article), for task pages."""
+    spec = engine.specs.get(engine.session, version_id).specs.get(process_id)
+    if spec is None:
+        return ""
+    for task_spec in spec.task_specs.values():
+        documentation = getattr(task_spec, "documentation", None)
+        if getattr(task_spec, "bpmn_id", None) == element_id and documentation:
+            return str(documentation)
+    return ""
+
+
+def form_schema(engine: Engine, version_id: int, form: str | None) -> dict[str, Any] | None:
+    return engine.specs.get(engine.session, version_id).forms.get(form) if form else None
+
+
+def element_states(engine: Engine, inst: ProcessInstance) -> dict[str, dict[str, list[str]]]:
+    """Per (sub)process: the BPMN element ids already passed and those waiting now, for highlighting
+    the case's diagrams (supervisor view)."""
+    wf = engine.workflow(inst)
+    states: dict[str, dict[str, set[str]]] = {}
+    for task in wf.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if not bpmn_id:
+            continue
+        entry = states.setdefault(task.workflow.spec.name, {"done": set(), "current": set()})
+        if task.state == TaskState.COMPLETED:
+            entry["done"].add(bpmn_id)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            entry["current"].add(bpmn_id)
+    return {
+        name: {"done": sorted(v["done"] - v["current"]), "current": sorted(v["current"])}
+        for name, v in states.items()
+    }

@@ -169,7 +169,8 @@ def errors_of(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, list[st
 
 
 def test_forms_folder_holds_exactly_the_contracted_forms() -> None:
-    assert {p.stem for p in FORM_FILES} == set(CONTRACTS)
+    """The accountability forms (Ch. 5); the annual cycle's forms (annual_*) have their own tests."""
+    assert {p.stem for p in FORM_FILES if not p.stem.startswith("annual_")} == set(CONTRACTS)
 
 
 @pytest.mark.parametrize("path", FORM_FILES, ids=lambda p: p.stem)

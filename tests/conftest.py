@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, delete
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
@@ -130,6 +132,35 @@ def deployed(session: Session, engine: Engine) -> Any:
     version = deploy(session, read_project_files(FIXTURES), engine.helpers, created_by="test")
     session.commit()
     return version
+
+
+@contextmanager
+def demo_app(db_url: str, root: Path = ROOT, start: datetime | None = None, **config: Any) -> Iterator[Flask]:
+    """The real app on the test database with a manual clock, Nanyang's organisation, the demo accounts and
+    the definitions under ``root`` deployed (what scripts/run sets up); emptied afterwards."""
+    clock = ManualClock(start or datetime(2026, 3, 2, 9, 0, tzinfo=CST))
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "test",
+            "DEFINITIONS_ROOT": root,
+            "CLOCK": clock,
+            **config,
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["init-demo"])
+    assert result.exit_code == 0, result.output
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            from app.extensions import db
+
+            db.session.rollback()
+            for table in reversed(Base.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            db.session.commit()
+            db.engine.dispose()
 
 
 def actor(user: str, *grants: tuple[str, str]) -> Actor:

@@ -4,37 +4,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import ROOT
-from workflows.clock import ManualClock
-from workflows.legal_time import CST
-from workflows.models import Base
+from tests.conftest import demo_app
 
 WANCHENG, WANCHENG_TOWN, WOLONG_TOWN = "411302", "411302001", "411303002"
 
 
 @pytest.fixture(scope="module")
 def app(db_url: str, sql_engine: object) -> Iterator[Flask]:
-    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "t", "DEFINITIONS_ROOT": ROOT, "CLOCK": clock}
-    )
-    result = app.test_cli_runner().invoke(args=["init-demo"])
-    assert result.exit_code == 0, result.output
-    yield app
-    with app.app_context():
-        for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.engine.dispose()
+    with demo_app(db_url) as app:
+        yield app
 
 
 def login(app: Flask, username: str) -> tuple[FlaskClient, str]:

@@ -6,20 +6,15 @@ to docs/img/ (shown in the README)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.extensions import db
 from app.runtime import runtime
-from tests.conftest import ROOT
-from workflows.clock import ManualClock
-from workflows.legal_time import CST
-from workflows.models import Base
+from tests.conftest import ROOT, demo_app
 from workflows.roles import Actor
 
 SHOTS = ROOT / "docs" / "img"
@@ -39,23 +34,8 @@ REGISTER = {
 
 @pytest.fixture
 def live_app(db_url: str, sql_engine: object, tmp_path: Path) -> Iterator[Flask]:
-    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "SECRET_KEY": "t",
-            "DEFINITIONS_ROOT": ROOT,
-            "CLOCK": clock,
-            "ATTACHMENTS_DIR": str(tmp_path),
-        }
-    )
-    assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
-    yield app
-    with app.app_context():
-        for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.engine.dispose()
+    with demo_app(db_url, ATTACHMENTS_DIR=str(tmp_path)) as app:
+        yield app
 
 
 def _case_at_verification(app: Flask, unit: str, county: str) -> int:

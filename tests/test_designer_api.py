@@ -12,14 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
 from app.audit import AuditEntry
 from app.extensions import db
 from app.runtime import runtime
-from tests.conftest import ROOT
+from tests.conftest import ROOT, demo_app
 from workflows.clock import ManualClock
 from workflows.legal_time import CST
-from workflows.models import Base, ProcessInstance, Task
+from workflows.models import ProcessInstance, Task
 from workflows.roles import Actor
 
 TOWN, COUNTY = "411302001", "411302"
@@ -28,17 +27,8 @@ NOTIFICATION = (ROOT / "bpmn" / "accountability_notification.bpmn").read_text(en
 
 @pytest.fixture
 def app(db_url: str, sql_engine: object) -> Iterator[Flask]:
-    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "t", "DEFINITIONS_ROOT": ROOT, "CLOCK": clock}
-    )
-    assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
-    yield app
-    with app.app_context():
-        for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.engine.dispose()
+    with demo_app(db_url) as app:
+        yield app
 
 
 def login(app: Flask, username: str) -> tuple[FlaskClient, dict[str, str]]:

@@ -8,42 +8,23 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
-from tests.conftest import ROOT
-from workflows.clock import ManualClock
-from workflows.legal_time import CST
-from workflows.models import Base, InstanceEvent, Task
+from tests.conftest import demo_app
+from workflows.models import InstanceEvent, Task
 
 TOWN, OTHER_TOWN = "411302001", "411303002"
 
 
 @pytest.fixture(scope="module")
 def app(db_url: str, sql_engine: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "SECRET_KEY": "t",
-            "DEFINITIONS_ROOT": ROOT,
-            "CLOCK": clock,
-            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("files")),
-        }
-    )
-    assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
-    yield app
-    with app.app_context():
-        for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
-        db.engine.dispose()
+    with demo_app(db_url, ATTACHMENTS_DIR=str(tmp_path_factory.mktemp("files"))) as app:
+        yield app
 
 
 def token(html: str) -> str:

@@ -92,9 +92,8 @@ def test_rename_deploy_and_version_per_case(browser: Any, live_app: Flask, live_
         lane = "window.designer.modeler.get('elementRegistry').get('Lane_intake_director')"
         if page.evaluate(f"() => {lane}.businessObject.name") != "mayor@upper":
             # The governance group refuses unknown roles; a hand-edited file could still carry one.
-            page.evaluate(
-                f"() => window.designer.modeler.get('modeling').updateProperties({lane}, {{name: 'mayor@upper'}})"
-            )
+            modeling = "window.designer.modeler.get('modeling')"
+            page.evaluate(f"() => {modeling}.updateProperties({lane}, {{name: 'mayor@upper'}})")
         page.click("#deploy")
         page.wait_for_selector("#problems li")
         assert "verify_case" in (page.locator("#problems").text_content() or "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows import clock
@@ -49,6 +49,20 @@ HANDLERS: dict[str, Handler] = {
     "listing_ended": _end_listing,
     "veto_imposed": _start("veto", "Art. 37"),
 }
+
+
+CASE_PROCESS = "accountability_case"
+
+
+def next_case_key(session: Session, year: int) -> str:
+    """Case numbers per year whoever opens the case (report, assessment, inspection): 追责-2026-0001."""
+    prefix = f"追责-{year}-"
+    count = session.scalar(
+        select(func.count())
+        .select_from(ProcessInstance)
+        .where(ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
+    )
+    return f"{prefix}{(count or 0) + 1:04d}"
 
 
 def active_sanctions(session: Session, unit_code: str, at: datetime) -> list[Sanction]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflows import clock as clockmod
 from workflows import records as recordsmod
 from workflows.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
+from workflows.annual import ANNUAL_HANDLERS
 from workflows.clock import Clock, SystemClock
 from workflows.definitions import LoadedVersion, SpecCache, latest_version_with
 from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
@@ -61,7 +62,7 @@ class Engine:
         self.helpers = make_helpers(calendar, lambda: self.org)
         self.script_engine = ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self._org = org
-        self.handlers = ACCOUNTABILITY_HANDLERS if handlers is None else handlers
+        self.handlers = {**ACCOUNTABILITY_HANDLERS, **ANNUAL_HANDLERS} if handlers is None else handlers
         self.reminder_working_days = reminder_working_days
 
     # -- context ----------------------------------------------------------------------------------------

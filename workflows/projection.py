@@ -26,20 +26,31 @@ if TYPE_CHECKING:
 
 def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> None:
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    known = {r.id: r for r in engine.session.scalars(select(Task).where(Task.instance_id == inst.id))}
-    for tid, row in known.items():
-        if row.state == "ready" and tid not in ready:
+    # Only the open rows are loaded (a 300-way step keeps hundreds of finished rows per instance).
+    open_rows = {
+        r.id: r
+        for r in engine.session.scalars(
+            select(Task).where(Task.instance_id == inst.id, Task.state == "ready")
+        )
+    }
+    for tid, row in open_rows.items():
+        if tid not in ready:
             row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
             engine.event(inst, SYSTEM, "task_cancelled", task=row)
-    for tid, task in ready.items():
-        if tid in known:
-            row = known[tid]
-            if row.state != "ready":  # sent back (驳回) to this task: it is open again
-                row.state, row.completed_by, row.completed_at, row.claimed_by = "ready", None, None, None
-                row.due_at, row.due_provisional = due(engine, task)
-                row.remind_at = remind_at(engine, row.due_at)
-                row.created_at = now
-                engine.event(inst, SYSTEM, "task_reopened", task=row)
+    fresh = [tid for tid in ready if tid not in open_rows]
+    # A finished row for a READY task means the case was sent back (驳回) to it: reopen that row.
+    finished = (
+        {r.id: r for r in engine.session.scalars(select(Task).where(Task.id.in_(fresh)))} if fresh else {}
+    )
+    for tid in fresh:
+        task = ready[tid]
+        row = finished.get(tid)
+        if row is not None:
+            row.state, row.completed_by, row.completed_at, row.claimed_by = "ready", None, None, None
+            row.due_at, row.due_provisional = due(engine, task)
+            row.remind_at = remind_at(engine, row.due_at)
+            row.created_at = now
+            engine.event(inst, SYSTEM, "task_reopened", task=row)
             continue
         lane = parse_lane(task.task_spec.lane)
         unit = str(task.data.get("unit_code") or inst.unit_code)

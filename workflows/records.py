@@ -47,7 +47,7 @@ def collecting() -> Iterator[list[Record]]:
         _collector.reset(token)
 
 
-def record(kind: str, **detail: Any) -> None:
+def record(kind: str, /, **detail: Any) -> None:
     """The helper BPMN scripts call. Detail values must be plain scalars or lists of them."""
     if not isinstance(kind, str) or not kind.isidentifier():
         raise ValueError(f"record kind must be an identifier, got {kind!r}")

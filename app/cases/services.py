@@ -7,28 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from workflows.accountability import CASE_PROCESS, next_case_key
 from workflows.engine import Engine
 from workflows.errors import NotAuthorized, NotFound
 from workflows.inbox import COLOURS, deadline_status
 from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Sanction, Task
 from workflows.roles import Actor
 
-CASE_PROCESS = "accountability_case"
 LEVELS = ("intake", "notification", "interview", "listing", "veto")
-
-
-def next_business_key(session: Session, year: int) -> str:
-    """Case numbers per year: 追责-2026-0001, ... (unique with the process id)."""
-    prefix = f"追责-{year}-"
-    count = session.scalar(
-        select(func.count())
-        .select_from(ProcessInstance)
-        .where(ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
-    )
-    return f"{prefix}{(count or 0) + 1:04d}"
 
 
 def open_case(engine: Engine, actor: Actor, unit_code: str, report: dict[str, Any]) -> ProcessInstance:
@@ -36,7 +25,7 @@ def open_case(engine: Engine, actor: Actor, unit_code: str, report: dict[str, An
     level above the unit registers it (the first task of accountability_intake)."""
     if not actor.grants:
         raise NotAuthorized("only registered officials can file a report")
-    key = next_business_key(engine.session, engine.now().year)
+    key = next_case_key(engine.session, engine.now().year)
     return engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=report, actor=actor)
 
 

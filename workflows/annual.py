@@ -1,0 +1,511 @@
+"""The annual cycle's facts as rows (Art. 13–25), and the queries the supervisor needs.
+
+The diagrams (``bpmn/annual_*.bpmn``) say when something happened — ``record("letter_signed", ...)``,
+``record("finding", ...)``, ``record("grade_decided", ...)`` — and this module says what it means, inside
+the same transaction as the step (see :mod:`workflows.records`):
+
+* ``letters_issued`` → one ``responsibility_letter`` row and one ``annual_letter`` instance per subordinate
+  unit, linked to the cycle (Art. 13, O13.1). Each letter is its own small instance rather than a branch of
+  the cycle: a signature then costs the same whether the committee issued 15 letters or 300
+  (docs/annual-cycle.md, "Cost").
+* ``letter_signed`` → the row is signed (late after 31 March, O13.2); when a county signs, its own
+  ``annual_cycle`` starts for its townships, linked to the city's (层层签订).
+* ``finding`` → an ``inspection_finding``; one marked for accountability opens an ``accountability_case`` for
+  the unit (Art. 18, 31): the case's ``parent_instance_id`` is the cycle, the finding keeps the case's id.
+* ``grade_decided`` → ``assessment_result``; excellent → ``salary_list_entry`` (Art. 20, O20.3); every
+  covered cadre's ``performance_record`` gets the grade (Art. 22, O22.1); unqualified → an accountability
+  case (Art. 31(8), O31.8).
+* ``report_referred`` → an accountability case from a member unit's report (Art. 15, 38).
+
+Handlers get the engine (session, clock, organisation) and never commit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows import clock
+from workflows.accountability import CASE_PROCESS, next_case_key
+from workflows.annual_models import (
+    CADRE_ROLES,
+    AssessmentResult,
+    InspectionFinding,
+    PerformanceRecord,
+    ResponsibilityLetter,
+    SalaryListEntry,
+)
+from workflows.models import InstanceEvent, ProcessInstance
+from workflows.records import Handler, Record
+from workflows.roles import SYSTEM, Actor, OrgTree
+
+if TYPE_CHECKING:
+    from workflows.engine import Engine
+
+CYCLE_PROCESS = "annual_cycle"
+LETTER_PROCESS = "annual_letter"
+FILING_PROCESS = "annual_report_filing"
+
+
+def cycle_key(year: int, unit_code: str) -> str:
+    """Business key of a committee's cycle: 年度-2026-411300."""
+    return f"年度-{year}-{unit_code}"
+
+
+def letter_key(year: int, unit_code: str) -> str:
+    return f"责任书-{year}-{unit_code}"
+
+
+# -- starting -----------------------------------------------------------------------------------------------
+def find_cycle(session: Session, year: int, unit_code: str) -> ProcessInstance | None:
+    return session.scalar(
+        select(ProcessInstance).where(
+            ProcessInstance.process_id == CYCLE_PROCESS,
+            ProcessInstance.business_key == cycle_key(year, unit_code),
+        )
+    )
+
+
+def start_cycle(
+    engine: Engine,
+    unit_code: str,
+    year: int,
+    *,
+    actor: Actor = SYSTEM,
+    parent_instance_id: int | None = None,
+) -> ProcessInstance:
+    """Start the committee of ``unit_code``'s cycle for ``year``, or return the one already running.
+
+    Idempotent, so a yearly job (1 January) and an office starting it by hand never make two.
+    """
+    existing = find_cycle(engine.session, year, unit_code)
+    if existing is not None:
+        return existing
+    return engine.start(
+        CYCLE_PROCESS,
+        business_key=cycle_key(year, unit_code),
+        unit_code=unit_code,
+        data={"year": year},
+        actor=actor,
+        parent_instance_id=parent_instance_id,
+    )
+
+
+def start_report_filing(engine: Engine, unit_code: str, actor: Actor) -> ProcessInstance:
+    """A member unit starts a report (Art. 15): 报送-2026-CD01-0003. Its first task is the unit's form."""
+    year = engine.now().year
+    prefix = f"报送-{year}-{unit_code}-"
+    count = engine.session.scalar(
+        select(func.count())
+        .select_from(ProcessInstance)
+        .where(ProcessInstance.process_id == FILING_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
+    )
+    return engine.start(
+        FILING_PROCESS,
+        business_key=f"{prefix}{(count or 0) + 1:04d}",
+        unit_code=unit_code,
+        data={"year": year},
+        actor=actor,
+    )
+
+
+def _open_case(
+    engine: Engine,
+    parent: ProcessInstance,
+    unit_code: str,
+    *,
+    source: str,
+    reporter: str,
+    facts: str,
+    art31_items: list[int],
+    origin: dict[str, Any],
+) -> ProcessInstance:
+    """An accountability case for ``unit_code``, child of ``parent``; the intake form comes prefilled."""
+    now = clock.now()
+    return engine.start(
+        CASE_PROCESS,
+        business_key=next_case_key(engine.session, now.year),
+        unit_code=unit_code,
+        data={
+            "source": source,
+            "reporter": reporter,
+            "report_date": now.date().isoformat(),
+            "art31_items": art31_items,
+            "facts": facts,
+            "leaders": [],
+            "origin": origin,
+        },
+        parent_instance_id=parent.id,
+    )
+
+
+def _office_name(engine: Engine, unit_code: str) -> str:
+    node = engine.org.nodes.get(unit_code)
+    return f"{node.name if node else unit_code}综治办"
+
+
+# -- letters (Art. 13) --------------------------------------------------------------------------------------
+def _instant(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def _letter(session: Session, year: int, unit_code: str) -> ResponsibilityLetter | None:
+    return session.scalar(
+        select(ResponsibilityLetter).where(
+            ResponsibilityLetter.year == year, ResponsibilityLetter.unit_code == unit_code
+        )
+    )
+
+
+def _issue_letters(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    d = rec.detail
+    year = int(d["year"])
+    due = _instant(d["due"])
+    now = clock.now()
+    committee = inst.unit_code
+    for unit in d["units"]:
+        if _letter(engine.session, year, unit) is not None:
+            continue  # issued already (a second cycle for the same committee cannot exist; be safe)
+        row = ResponsibilityLetter(
+            year=year,
+            unit_code=unit,
+            committee_code=committee,
+            cycle_instance_id=inst.id,
+            status="issued",
+            issued_at=now,
+            due_at=due,
+            late=False,
+            amendments=0,
+        )
+        engine.session.add(row)
+        letter = engine.start(
+            LETTER_PROCESS,
+            business_key=letter_key(year, unit),
+            unit_code=unit,
+            data={
+                "year": year,
+                "q1_due": d["due"],
+                "committee_code": committee,
+                "committee_name": engine.org.nodes[committee].name,
+                "key_tasks": list(d.get("key_tasks") or []),
+                "targets": list(d.get("targets") or []),
+                "security_target_percent": d.get("security_target_percent"),
+            },
+            parent_instance_id=inst.id,
+        )
+        row.letter_instance_id = letter.id
+
+
+def _letter_update(status: str | None = None, *, overdue: bool = False, count: bool = False) -> Handler:
+    def handle(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+        row = _letter(engine.session, int(rec.detail["year"]), str(rec.detail["unit_code"]))
+        if row is None:
+            return
+        if status is not None:
+            row.status = status
+        if overdue:
+            row.late = True
+        if count:
+            row.amendments = int(rec.detail.get("amendments") or row.amendments + 1)
+
+    return handle
+
+
+def _letter_signed(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    """Signed (late after 31 March); a county's signature starts its own cycle (层层签订, Art. 13)."""
+    year, unit = int(rec.detail["year"]), str(rec.detail["unit_code"])
+    row = _letter(engine.session, year, unit)
+    if row is not None:
+        row.status = "signed"
+        row.signed_at = clock.now()
+        row.late = bool(row.late or rec.detail.get("late"))
+    node = engine.org.nodes.get(unit)
+    if node is not None and node.level == "county":
+        cycle = start_cycle(engine, unit, year, parent_instance_id=inst.parent_instance_id)
+        if row is not None:
+            row.unit_cycle_instance_id = cycle.id
+
+
+# -- inspections (Art. 18) ----------------------------------------------------------------------------------
+_KIND_LABEL = {"mid_year": "半年督查", "annual": "年度督查"}
+
+
+def _finding(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    d = rec.detail
+    year, unit, kind = int(d["year"]), str(d["unit_code"]), str(d["finding_kind"])
+    item = d.get("art31_item")
+    row = InspectionFinding(
+        year=year,
+        unit_code=unit,
+        committee_code=inst.unit_code,
+        cycle_instance_id=inst.id,
+        kind=kind,
+        text=str(d["text"]),
+        art31_item=int(item) if item is not None else None,
+        open_case=bool(d.get("open_case")),
+        found_at=clock.now(),
+    )
+    engine.session.add(row)
+    engine.session.flush()
+    if row.open_case:
+        case = _open_case(
+            engine,
+            inst,
+            unit,
+            source="inspection",
+            reporter=f"{_office_name(engine, inst.unit_code)}（{_KIND_LABEL.get(kind, kind)}）",
+            facts=row.text,
+            art31_items=[row.art31_item or 1],
+            origin={"kind": "inspection_finding", "finding_id": row.id, "annual_cycle": inst.id},
+        )
+        row.case_instance_id = case.id
+
+
+# -- assessment (Art. 20–22, 31(8)) -------------------------------------------------------------------------
+def _grade_decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    d = rec.detail
+    session = engine.session
+    year, unit, grade = int(d["year"]), str(d["unit_code"]), str(d["grade"])
+    now = clock.now()
+    row = session.scalar(
+        select(AssessmentResult).where(AssessmentResult.year == year, AssessmentResult.unit_code == unit)
+    )
+    if row is None:
+        row = AssessmentResult(year=year, unit_code=unit)
+        session.add(row)
+    row.committee_code = inst.unit_code
+    row.cycle_instance_id = inst.id
+    row.overall_score = float(d["overall"])
+    row.letter_score = float(d["letters"])
+    row.execution_score = float(d["execution"])
+    row.total_score = float(d["total"])
+    row.proposed_grade = str(d["proposed"])
+    row.grade = grade
+    row.decided_at = now
+
+    # Art. 20 (O20.3): one extra month's salary for the staff of an excellent unit.
+    listed = session.scalar(
+        select(SalaryListEntry).where(SalaryListEntry.year == year, SalaryListEntry.unit_code == unit)
+    )
+    if grade == "excellent" and listed is None:
+        session.add(SalaryListEntry(year=year, unit_code=unit, cycle_instance_id=inst.id, added_at=now))
+    elif grade != "excellent" and listed is not None:
+        session.delete(listed)
+
+    # Art. 22 (O22.1): the grade goes into the performance record of the unit's covered cadres.
+    for role in CADRE_ROLES:
+        record = session.scalar(
+            select(PerformanceRecord).where(
+                PerformanceRecord.year == year,
+                PerformanceRecord.unit_code == unit,
+                PerformanceRecord.cadre_role == role,
+            )
+        )
+        if record is None:
+            record = PerformanceRecord(year=year, unit_code=unit, cadre_role=role)
+            session.add(record)
+        record.grade, record.cycle_instance_id, record.recorded_at = grade, inst.id, now
+
+    # Art. 31(8) (O31.8): an unqualified unit is held to account.
+    if grade == "unqualified" and row.case_instance_id is None:
+        session.flush()
+        case = _open_case(
+            engine,
+            inst,
+            unit,
+            source="assessment",
+            reporter=f"{_office_name(engine, inst.unit_code)}（{year}年度考核）",
+            facts=f"{year}年度社会治安综合治理和平安建设考核评价不合格（总分{row.total_score:g}）。",
+            art31_items=[8],
+            origin={"kind": "assessment_result", "assessment_id": row.id, "annual_cycle": inst.id},
+        )
+        row.case_instance_id = case.id
+
+
+# -- member-unit reports (Art. 15, 38) ----------------------------------------------------------------------
+def _report_referred(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    d = rec.detail
+    _open_case(
+        engine,
+        inst,
+        inst.unit_code,
+        source="member_unit",
+        reporter=engine.org.nodes[inst.unit_code].name,
+        facts=f"{d.get('title', '')}：{d.get('content', '')}",
+        art31_items=[int(i) for i in d.get("art31_items") or [1]],
+        origin={"kind": "report_filing", "filing": inst.id},
+    )
+
+
+ANNUAL_HANDLERS: dict[str, Handler] = {
+    "letters_issued": _issue_letters,
+    "letter_amendment_requested": _letter_update("amendment_requested", count=True),
+    "letter_revised": _letter_update("issued"),
+    "letter_overdue": _letter_update(overdue=True),
+    "letter_signed": _letter_signed,
+    "finding": _finding,
+    "grade_decided": _grade_decided,
+    "report_referred": _report_referred,
+}
+HANDLERS = ANNUAL_HANDLERS
+
+
+# -- queries for the supervisor -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LetterProgress:
+    """Letters one committee issued for a year (for the city: its counties and city-direct units; for a
+    county: its townships), and where the committee's own letter stands."""
+
+    committee_code: str
+    issued: int
+    signed: int
+    signed_late: int
+    amendment_requested: int
+    unsigned_overdue: int  # still unsigned after the deadline (flagged)
+    unsigned: int
+
+
+def letter_progress(session: Session, year: int, now: datetime) -> list[LetterProgress]:
+    """Letters signed per committee (city → each county): 层层签订 at a glance (Art. 13, O13.1, O13.2)."""
+    rows = session.scalars(select(ResponsibilityLetter).where(ResponsibilityLetter.year == year))
+    by_committee: dict[str, list[ResponsibilityLetter]] = {}
+    for row in rows:
+        by_committee.setdefault(row.committee_code, []).append(row)
+    result = []
+    for committee, letters in sorted(by_committee.items()):
+        unsigned = [r for r in letters if r.status != "signed"]
+        result.append(
+            LetterProgress(
+                committee_code=committee,
+                issued=len(letters),
+                signed=len(letters) - len(unsigned),
+                signed_late=sum(1 for r in letters if r.status == "signed" and r.late),
+                amendment_requested=sum(1 for r in unsigned if r.status == "amendment_requested"),
+                unsigned_overdue=sum(1 for r in unsigned if r.late or r.due_at < now),
+                unsigned=len(unsigned),
+            )
+        )
+    return result
+
+
+def letters(session: Session, year: int, committee_code: str | None = None) -> list[ResponsibilityLetter]:
+    query = select(ResponsibilityLetter).where(ResponsibilityLetter.year == year)
+    if committee_code:
+        query = query.where(ResponsibilityLetter.committee_code == committee_code)
+    return list(session.scalars(query.order_by(ResponsibilityLetter.unit_code)))
+
+
+def findings(
+    session: Session, year: int, *, unit_codes: Iterable[str] | None = None, kind: str | None = None
+) -> list[InspectionFinding]:
+    """Inspection findings of a year (optionally for some units, e.g. a county's subtree, or one kind)."""
+    query = select(InspectionFinding).where(InspectionFinding.year == year)
+    if unit_codes is not None:
+        query = query.where(InspectionFinding.unit_code.in_(sorted(unit_codes)))
+    if kind:
+        query = query.where(InspectionFinding.kind == kind)
+    return list(session.scalars(query.order_by(InspectionFinding.id)))
+
+
+def grades(session: Session, year: int, committee_code: str | None = None) -> list[AssessmentResult]:
+    query = select(AssessmentResult).where(AssessmentResult.year == year)
+    if committee_code:
+        query = query.where(AssessmentResult.committee_code == committee_code)
+    return list(session.scalars(query.order_by(AssessmentResult.unit_code)))
+
+
+def grade_counts(session: Session, year: int, committee_code: str | None = None) -> dict[str, int]:
+    return dict(Counter(r.grade for r in grades(session, year, committee_code)))
+
+
+def salary_list(session: Session, year: int) -> list[str]:
+    """Units whose staff get one extra month's salary (Art. 20, O20.3)."""
+    return list(
+        session.scalars(
+            select(SalaryListEntry.unit_code)
+            .where(SalaryListEntry.year == year)
+            .order_by(SalaryListEntry.unit_code)
+        )
+    )
+
+
+def performance_records(session: Session, unit_code: str) -> list[PerformanceRecord]:
+    """A unit's covered cadres' grades over the years (Art. 22, O22.1; read for Art. 23 consultations)."""
+    return list(
+        session.scalars(
+            select(PerformanceRecord)
+            .where(PerformanceRecord.unit_code == unit_code)
+            .order_by(PerformanceRecord.year, PerformanceRecord.cadre_role)
+        )
+    )
+
+
+def cycles(session: Session, year: int) -> list[ProcessInstance]:
+    """Every committee's cycle of a year; ``parent_instance_id`` leads from a county's to the city's."""
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(
+                ProcessInstance.process_id == CYCLE_PROCESS,
+                ProcessInstance.business_key.like(f"年度-{year}-%"),
+            )
+            .order_by(ProcessInstance.id)
+        )
+    )
+
+
+def linked_instances(session: Session, parent_id: int) -> list[ProcessInstance]:
+    """What a cycle started: letters, the counties' cycles, accountability cases."""
+    return list(
+        session.scalars(
+            select(ProcessInstance)
+            .where(ProcessInstance.parent_instance_id == parent_id)
+            .order_by(ProcessInstance.id)
+        )
+    )
+
+
+def duty_flags(session: Session, year: int, kind: str = "duty_overdue") -> list[tuple[str, str]]:
+    """(committee unit, duty) for each year-round duty flagged overdue (Art. 9(3) hearings, Art. 25
+    plenary) — or done, with ``kind="duty_done"`` — across the year's cycles."""
+    query = (
+        select(ProcessInstance.unit_code, InstanceEvent.detail)
+        .join(InstanceEvent, InstanceEvent.instance_id == ProcessInstance.id)
+        .where(
+            ProcessInstance.process_id == CYCLE_PROCESS,
+            ProcessInstance.business_key.like(f"年度-{year}-%"),
+            InstanceEvent.kind == kind,
+        )
+        .order_by(InstanceEvent.id)
+    )
+    return [(unit, str(detail.get("duty"))) for unit, detail in session.execute(query)]
+
+
+def dashboard_stats(session: Session, year: int, org: OrgTree) -> dict[str, Any]:
+    """The year dashboard's annual figures: letters per county (signed / late / pending), grades, and
+    inspection findings per county (Art. 13, 18, 20)."""
+
+    def county_name(code: str) -> str:
+        county = org.county_of(code) if code in org.nodes else None
+        return org.nodes[county].name if county else "市直"
+
+    letter_counts: dict[str, dict[str, int]] = {}
+    for row in letters(session, year):
+        entry = letter_counts.setdefault(county_name(row.unit_code), {"signed": 0, "late": 0, "pending": 0})
+        if row.status == "signed":
+            entry["late" if row.late else "signed"] += 1
+        else:
+            entry["pending"] += 1
+    labels = {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
+    finding_counts = Counter(county_name(f.unit_code) for f in findings(session, year))
+    return {
+        "letters": letter_counts,
+        "grades": {labels.get(k, k): v for k, v in grade_counts(session, year).items()},
+        "findings": dict(finding_counts),
+    }

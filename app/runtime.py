@@ -17,6 +17,7 @@ from workflows.clock import Clock, ManualClock, SystemClock
 from workflows.definitions import SpecCache
 from workflows.engine import Engine
 from workflows.legal_time import WorkingCalendar
+from workflows.roles import OrgTree, load_org
 
 
 class Runtime:
@@ -25,6 +26,7 @@ class Runtime:
         self.reminder_working_days = reminder_working_days
         self.spec_cache = SpecCache()
         self._calendar: WorkingCalendar | None = None
+        self._org: OrgTree | None = None
         self._lock = threading.Lock()
 
     def calendar(self, session: Session) -> WorkingCalendar:
@@ -34,11 +36,18 @@ class Runtime:
                     self._calendar = load_calendar(session)
         return self._calendar
 
+    def org(self, session: Session) -> OrgTree:
+        """The organisation tree, loaded once per process (it changes with re-divisions, not per request)."""
+        if self._org is None:
+            self._org = load_org(session)
+        return self._org
+
     def reload_calendar(self, session: Session) -> WorkingCalendar:
         """Pick up schedules loaded by an admin (possibly from another process)."""
         calendar = load_calendar(session)
         with self._lock:
             self._calendar = calendar
+            self._org = None  # the scheduler calls this every interval: organisation changes arrive too
         return calendar
 
     def engine(self, session: Session) -> Engine:
@@ -47,6 +56,7 @@ class Runtime:
             self.calendar(session),
             clock=self.clock,
             spec_cache=self.spec_cache,
+            org=self.org(session),
             reminder_working_days=self.reminder_working_days,
         )
 

@@ -33,9 +33,9 @@ from workflows.definitions import LoadedVersion, SpecCache, latest_version_with
 from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
 from workflows.forms import validate_submission
 from workflows.legal_time import WorkingCalendar
-from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Task
+from workflows.models import InstanceEvent, ProcessInstance, Task
 from workflows.projection import due, remind_at, store_records, sync_tasks
-from workflows.roles import SYSTEM, Actor, OrgNode, OrgTree
+from workflows.roles import SYSTEM, Actor, OrgTree, load_org
 from workflows.sandbox import RestrictedEnvironment
 from workflows.script_helpers import make_helpers
 from workflows.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
@@ -69,8 +69,7 @@ class Engine:
     @property
     def org(self) -> OrgTree:
         if self._org is None:
-            rows = self.session.scalars(select(OrgUnit))
-            self._org = OrgTree({r.code: OrgNode(r.code, r.name, r.level, r.parent_code) for r in rows})
+            self._org = load_org(self.session)
         return self._org
 
     @contextmanager
@@ -322,16 +321,9 @@ class Engine:
                 task = wf.get_task_from_id(UUID(tid))
                 self.event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
         store_records(self, inst, actor)  # facts the scripts stated come before the tasks they led to
-        sync_tasks(self, inst, wf, now)
+        open_rows = sync_tasks(self, inst, wf, now)
         wakes: list[datetime] = []
-        provisional = (
-            self.session.scalar(
-                select(Task.id).where(
-                    Task.instance_id == inst.id, Task.state == "ready", Task.due_provisional
-                )
-            )
-            is not None
-        )
+        provisional = any(row.due_provisional for row in open_rows)
         for task in wf.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             if not isinstance(definition, TimerEventDefinition):

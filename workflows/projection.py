@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from workflows.engine import Engine
 
 
-def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> None:
+def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> list[Task]:
+    """Bring the instance's task rows in line with its READY user tasks; return the open rows."""
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
     # Only the open rows are loaded (a 300-way step keeps hundreds of finished rows per instance).
     open_rows = {
@@ -37,6 +38,7 @@ def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: dat
         if tid not in ready:
             row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
             engine.event(inst, SYSTEM, "task_cancelled", task=row)
+    result = [row for tid, row in open_rows.items() if tid in ready]
     fresh = [tid for tid in ready if tid not in open_rows]
     # A finished row for a READY task means the case was sent back (驳回) to it: reopen that row.
     finished = (
@@ -51,6 +53,7 @@ def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: dat
             row.remind_at = remind_at(engine, row.due_at)
             row.created_at = now
             engine.event(inst, SYSTEM, "task_reopened", task=row)
+            result.append(row)
             continue
         lane = parse_lane(task.task_spec.lane)
         unit = str(task.data.get("unit_code") or inst.unit_code)
@@ -79,6 +82,8 @@ def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: dat
         )
         engine.session.add(row)
         engine.event(inst, SYSTEM, "task_created", task=row)
+        result.append(row)
+    return result
 
 
 def store_records(engine: Engine, inst: ProcessInstance, actor: Actor) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 ROLES: dict[str, str] = {
     "office_director": "综治办主任",
@@ -159,3 +160,13 @@ class Actor:
 
 
 SYSTEM = Actor("system")
+
+
+def load_org(session: Any) -> OrgTree:
+    """The organisation tree from the ``org_unit`` table."""
+    from sqlalchemy import select
+
+    from workflows.models import OrgUnit
+
+    rows = session.scalars(select(OrgUnit))
+    return OrgTree({r.code: OrgNode(r.code, r.name, r.level, r.parent_code) for r in rows})

@@ -12,11 +12,15 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from app.auth.demo import seed_demo_users
+from app.auth.models import User
+from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
 from app.org import load_divisions
 from app.runtime import runtime
+from workflows.annual import start_cycle
 from workflows.calendar_store import recompute_provisional, store_schedule
 from workflows.definitions import deploy, read_project_files
 from workflows.errors import DefinitionInvalid
@@ -124,6 +128,67 @@ def init_demo_command() -> None:
     click.echo(f"organisation loaded; definition version {version.number}")
 
 
+users_cli = AppGroup("users", help="People and their roles (also on the admin page).")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.argument("display_name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(username: str, display_name: str, password: str) -> None:
+    """Create an account."""
+    try:
+        create_user(db.session, username, display_name, password)
+    except (AccountError, ValueError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"user {username} created")
+
+
+@users_cli.command("grant")
+@click.argument("username")
+@click.argument("role")
+@click.argument("org_code")
+def grant_command(username: str, role: str, org_code: str) -> None:
+    """Give USERNAME the ROLE (e.g. office_director, joint_meeting_member/discipline) at ORG_CODE."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    try:
+        grant(db.session, user, role, org_code)
+    except AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{username}: {role} @ {org_code}")
+
+
+annual_cli = AppGroup("annual", help="The annual cycle (Art. 7–25).")
+
+
+@annual_cli.command("start")
+@click.option("--year", type=int, default=None, help="default: the current year")
+@click.option("--unit", default=None, help="committee unit code (default: the city)")
+def start_annual_command(year: int | None, unit: str | None) -> None:
+    """Start a committee's annual cycle (idempotent: never a second one for the same year)."""
+    engine = runtime().engine(db.session)
+    unit = unit or engine.org.city_code
+    if unit is None:
+        raise click.ClickException("no organisation loaded (flask org load-divisions)")
+    inst = start_cycle(engine, unit, year or engine.now().year)
+    db.session.commit()
+    click.echo(f"annual cycle {inst.business_key}: instance {inst.id}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (definitions_cli, org_cli, calendar_cli, timers_command, init_demo_command):
+    for command in (
+        definitions_cli,
+        org_cli,
+        calendar_cli,
+        users_cli,
+        annual_cli,
+        timers_command,
+        init_demo_command,
+    ):
         app.cli.add_command(command)

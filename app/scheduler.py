@@ -15,6 +15,8 @@ from flask import Flask
 from app.extensions import db
 from app.inbox.notifications import send_due_alerts
 from app.runtime import runtime
+from workflows.annual import find_cycle, start_cycle
+from workflows.errors import NotFound
 from workflows.timers import wake_due
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,19 @@ def run_timers(app: Flask) -> None:
         db.session.remove()
 
 
+def start_year(app: Flask) -> None:
+    """1 January: the city committee's annual cycle starts (Art. 13: letters in Q1); idempotent."""
+    with app.app_context():
+        engine = runtime().engine(db.session)
+        if engine.org.city_code and find_cycle(db.session, engine.now().year, engine.org.city_code) is None:
+            try:
+                start_cycle(engine, engine.org.city_code, engine.now().year)
+                db.session.commit()
+            except NotFound:  # no annual_cycle deployed: nothing to start
+                db.session.rollback()
+        db.session.remove()
+
+
 def init_app(app: Flask) -> None:
     if not app.config.get("SCHEDULER_ENABLED"):
         return
@@ -48,5 +63,17 @@ def init_app(app: Flask) -> None:
         coalesce=True,
         next_run_time=datetime.now(UTC),  # catch up on timers missed while the server was down
     )
+    scheduler.add_job(
+        start_year,
+        "cron",
+        month=1,
+        day=1,
+        hour=0,
+        minute=5,
+        args=[app],
+        id="start_year",
+        coalesce=True,
+        misfire_grace_time=7 * 86400,
+    )  # a server down on 1 January starts it later
     scheduler.start()
     app.extensions["scheduler"] = scheduler

@@ -1,0 +1,81 @@
+"""Operator commands and the yearly start: people and roles from the CLI, the annual cycle started by the
+office or by the 1 January job (Art. 13) exactly once; the designer's form preview."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.extensions import db
+from app.scheduler import start_year
+from tests.conftest import demo_app
+from workflows.models import ProcessInstance
+
+
+@pytest.fixture(scope="module")
+def app(db_url: str, sql_engine: object) -> Iterator[Flask]:
+    with demo_app(db_url) as app:
+        yield app
+
+
+def test_users_create_and_grant(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "li.si", "李四", "--password", "s3cret!"])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(args=["users", "create", "li.si", "李四", "--password", "x1234"]).exit_code != 0
+    granted = runner.invoke(args=["users", "grant", "li.si", "joint_meeting_member/discipline", "411302"])
+    assert granted.exit_code == 0, granted.output
+    bad_role = runner.invoke(args=["users", "grant", "li.si", "mayor", "411302"])
+    assert bad_role.exit_code != 0 and "mayor" in bad_role.output
+    bad_org = runner.invoke(args=["users", "grant", "li.si", "office_staff", "999"])
+    assert bad_org.exit_code != 0
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "li.si"))
+        assert user is not None and user.check_password("s3cret!")
+        assert user.actor().grants == frozenset({("joint_meeting_member/discipline", "411302")})
+
+
+def test_annual_cycle_starts_once(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["annual", "start", "--year", "2026"])
+    assert first.exit_code == 0, first.output
+    start_year(app)  # the 1 January job finds it running and starts nothing
+    again = runner.invoke(args=["annual", "start", "--year", "2026"])
+    assert again.exit_code == 0 and again.output.split(": ")[1] == first.output.split(": ")[1]
+    with app.app_context():
+        cycles = db.session.scalar(
+            select(func.count())
+            .select_from(ProcessInstance)
+            .where(ProcessInstance.process_id == "annual_cycle")
+        )
+        assert cycles == 1
+
+
+def test_form_preview_renders_and_reports(app: Flask) -> None:
+    client = app.test_client()
+    login = client.post("/api/v1/auth/login", json={"username": "411300.designer", "password": "demo"})
+    headers = {"X-CSRFToken": login.json["csrf_token"]}  # type: ignore[index]
+    good = client.post(
+        "/designer/forms/preview",
+        headers=headers,
+        json={
+            "text": (
+                '{"title": "测试", "type": "object", "required": ["a"], "properties": '
+                '{"a": {"type": "string", "title": "意见"}, "b": {"type": "boolean", "title": "同意"}}}'
+            )
+        },
+    ).json
+    assert good["problems"] == [] and 'name="a"' in good["html"] and 'value="true"' in good["html"]
+    bad = client.post(
+        "/designer/forms/preview", headers=headers, json={"text": '{"title": "x", "type": 5'}
+    ).json
+    assert bad["html"] == "" and "not valid JSON" in bad["problems"][0]["message"]
+    office = app.test_client()
+    token = office.post("/api/v1/auth/login", json={"username": "411302.office_director", "password": "demo"})
+    csrf = token.json["csrf_token"]  # type: ignore[index]
+    refused = office.post("/designer/forms/preview", json={"text": "{}"}, headers={"X-CSRFToken": csrf})
+    assert refused.status_code == 403

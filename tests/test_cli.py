@@ -53,6 +53,17 @@ def test_annual_cycle_starts_once(app: Flask) -> None:
             .where(ProcessInstance.process_id == "annual_cycle")
         )
         assert cycles == 1
+        cycle_id = db.session.scalar(
+            select(ProcessInstance.id).where(ProcessInstance.process_id == "annual_cycle")
+        )
+    client = app.test_client()
+    client.post("/api/v1/auth/login", json={"username": "411300.supervisor", "password": "demo"})
+    page = client.get("/dashboard/annual?year=2026").get_data(as_text=True)
+    assert f'data-cycle="{cycle_id}"' in page and "南阳市" in page
+    assert client.get(f"/cases/{cycle_id}").status_code == 200  # the cycle's own page with its diagram
+    county = app.test_client()
+    county.post("/api/v1/auth/login", json={"username": "411302.office_director", "password": "demo"})
+    assert f'data-cycle="{cycle_id}"' not in county.get("/dashboard/annual?year=2026").get_data(as_text=True)
 
 
 def test_form_preview_renders_and_reports(app: Flask) -> None:

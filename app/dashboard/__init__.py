@@ -82,3 +82,33 @@ def dashboard():  # type: ignore[no-untyped-def]
         annual=annual_stats(year),
         years=list(range(now.year - 3, now.year + 1)),
     )
+
+
+@bp.get("/annual")
+@login_required
+def annual_overview():  # type: ignore[no-untyped-def]
+    """The year's cycles from the city down to each county, letters per committee (层层签订, Art. 13),
+    findings, grades and the salary list — each row linked to its instance page."""
+    from workflows import annual
+
+    eng = engine()
+    now = eng.now()
+    try:
+        year = int(request.args.get("year", now.year))
+    except ValueError:
+        year = now.year
+    actor = current_actor()
+    visible = eng.org.subtree({org for _, org in actor.grants})
+    cycles = [c for c in annual.cycles(db.session, year) if c.unit_code in visible]
+    return render_template(
+        "dashboard/annual.html",
+        year=year,
+        cycles=cycles,
+        letters=[r for r in annual.letters(db.session, year) if r.unit_code in visible],
+        findings=[f for f in annual.findings(db.session, year) if f.unit_code in visible],
+        grades=[g for g in annual.grades(db.session, year) if g.unit_code in visible],
+        salary=[u for u in annual.salary_list(db.session, year) if u in visible],
+        progress=annual.letter_progress(db.session, year, now),
+        org=eng.org,
+        now=now,
+    )

@@ -74,7 +74,10 @@ def _roles() -> set[str]:
 
 def extra_nav() -> list[NavItem]:
     roles = _roles()
-    items = [NavItem(_("年度仪表盘"), url_for("dashboard.dashboard"), "dashboard")]
+    items = [
+        NavItem(_("年度仪表盘"), url_for("dashboard.dashboard"), "dashboard"),
+        NavItem(_("年度工作"), url_for("dashboard.annual_overview"), "dashboard"),
+    ]
     if "designer" in roles and "designer.designer_home" in _endpoints():
         items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
     if "admin" in roles:

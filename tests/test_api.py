@@ -53,6 +53,8 @@ def test_towns_exist(app: Flask) -> None:
 def test_login_required_and_wrong_password(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/api/v1/tasks").status_code == 401
+    assert client.get("/api/v1/definitions").status_code == 401
+    assert client.get("/api/v1/health").status_code == 200
     bad = client.post("/api/v1/auth/login", json={"username": "411302.office_director", "password": "x"})
     assert bad.status_code == 401 and bad.json["error"] == "login_failed"  # type: ignore[index]
     missing = client.post("/api/v1/auth/login", json={})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask_login import login_required
 from sqlalchemy import select, text
 
 from app.api import bp
@@ -18,6 +19,7 @@ def health():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/definitions")
+@login_required
 def definitions():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc()))
     return jsonify(

@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -161,7 +161,7 @@ class Engine:
         )
 
     def _open_task(self, task_id: str, actor: Actor) -> Task:
-        row = self.session.get(Task, task_id)
+        row = self.session.get(Task, task_id, options=[joinedload(Task.instance)])  # one round trip
         if row is None:
             raise NotFound(f"task {task_id} does not exist")
         if row.state != "ready":
@@ -321,6 +321,11 @@ class Engine:
                 task = wf.get_task_from_id(UUID(tid))
                 self.event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
         store_records(self, inst, actor)  # facts the scripts stated come before the tasks they led to
+        with self.session.no_autoflush:  # handlers above may query; from here on, one flush at the end
+            self._write_back(inst, wf, actor, now)
+        self.session.flush()
+
+    def _write_back(self, inst: ProcessInstance, wf: BpmnWorkflow, actor: Actor, now: datetime) -> None:
         open_rows = sync_tasks(self, inst, wf, now)
         wakes: list[datetime] = []
         provisional = any(row.due_provisional for row in open_rows)
@@ -340,7 +345,6 @@ class Engine:
         inst.state_json = serializer().state_to_json(wf)
         inst.updated_at = now
         flag_modified(inst, "state_json")  # always write, so every step is checked against lock_version
-        self.session.flush()
 
     def event(
         self,

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from workflows import records as recordsmod
 from workflows.models import ProcessInstance, Task
@@ -27,23 +27,20 @@ if TYPE_CHECKING:
 def sync_tasks(engine: Engine, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> list[Task]:
     """Bring the instance's task rows in line with its READY user tasks; return the open rows."""
     ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-    # Only the open rows are loaded (a 300-way step keeps hundreds of finished rows per instance).
-    open_rows = {
-        r.id: r
-        for r in engine.session.scalars(
-            select(Task).where(Task.instance_id == inst.id, Task.state == "ready")
-        )
-    }
+    # One query: the open rows, plus finished rows of tasks READY again (the case was sent back, 驳回, to
+    # them). Finished rows of other tasks are not loaded (a 300-way step keeps hundreds per instance).
+    condition = Task.state == "ready"
+    if ready:
+        condition = or_(condition, Task.id.in_(list(ready)))
+    rows = list(engine.session.scalars(select(Task).where(Task.instance_id == inst.id, condition)))
+    open_rows = {r.id: r for r in rows if r.state == "ready"}
+    finished = {r.id: r for r in rows if r.state != "ready"}
     for tid, row in open_rows.items():
         if tid not in ready:
             row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
             engine.event(inst, SYSTEM, "task_cancelled", task=row)
     result = [row for tid, row in open_rows.items() if tid in ready]
     fresh = [tid for tid in ready if tid not in open_rows]
-    # A finished row for a READY task means the case was sent back (驳回) to it: reopen that row.
-    finished = (
-        {r.id: r for r in engine.session.scalars(select(Task).where(Task.id.in_(fresh)))} if fresh else {}
-    )
     for tid in fresh:
         task = ready[tid]
         row = finished.get(tid)

@@ -20,6 +20,7 @@ from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOL
 from workflows.annual import (
     cycle_key,
     cycles,
+    dashboard_stats,
     duty_flags,
     findings,
     grade_counts,
@@ -39,7 +40,7 @@ from workflows.errors import ProcessFailed
 from workflows.forms import parse_form
 from workflows.legal_time import CST
 from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.roles import Actor
+from workflows.roles import Actor, load_org
 from workflows.timers import wake_due
 
 YEAR = 2026
@@ -386,6 +387,10 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
         }
         assert grade_counts(s, YEAR) == {"excellent": 1, "unqualified": 1, "qualified": 1}
         assert salary_list(s, YEAR) == [WANCHENG]  # Art. 20 (O20.3)
+        stats = dashboard_stats(s, YEAR, load_org(s))  # the year dashboard's charts
+        assert stats["grades"] == {"优秀": 1, "不合格": 1, "合格": 1}
+        assert sum(v["signed"] + v["late"] for v in stats["letters"].values()) >= 3
+        assert sum(stats["findings"].values()) >= 1
         assert [(p.cadre_role, p.grade) for p in performance_records(s, WOLONG)] == [
             ("in_charge_leader", "unqualified"),
             ("principal_leader", "unqualified"),

@@ -25,6 +25,7 @@ from workflows.calendar_store import recompute_provisional, store_schedule
 from workflows.definitions import deploy, read_project_files
 from workflows.errors import DefinitionInvalid
 from workflows.legal_time import CalendarError, parse_schedule
+from workflows.models import DefinitionVersion
 from workflows.timers import wake_due
 
 definitions_cli = AppGroup("definitions", help="Process definitions (BPMN + forms).")
@@ -35,16 +36,22 @@ definitions_cli = AppGroup("definitions", help="Process definitions (BPMN + form
 @click.option("--comment", default="deployed from the checkout")
 def deploy_command(root: Path | None, comment: str) -> None:
     """Validate bpmn/ and forms/ and store them as a new version (nothing if unchanged)."""
-    root = root or current_app.config["DEFINITIONS_ROOT"]
-    files = read_project_files(root)
+    version = _deploy_checkout(
+        read_project_files(root or current_app.config["DEFINITIONS_ROOT"]), "cli", comment
+    )
+    click.echo(f"definition version {version.number}: {', '.join(version.process_ids)}")
+
+
+def _deploy_checkout(files: dict[str, str], created_by: str, comment: str) -> DefinitionVersion:
+    """Deploy and commit, or roll back and stop with the problems (file, line, element) on the console."""
     engine = runtime().engine(db.session)
     try:
-        version = deploy(db.session, files, engine.helpers, created_by="cli", comment=comment)
+        version = deploy(db.session, files, engine.helpers, created_by=created_by, comment=comment)
     except DefinitionInvalid as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
     db.session.commit()
-    click.echo(f"definition version {version.number}: {', '.join(version.process_ids)}")
+    return version
 
 
 org_cli = AppGroup("org", help="Organisation tree.")
@@ -116,15 +123,7 @@ def init_demo_command() -> None:
     if not any(path.endswith(".bpmn") for path in files):
         click.echo("organisation loaded; no diagrams in bpmn/ to deploy")
         return
-    engine = runtime().engine(db.session)
-    try:
-        version = deploy(
-            db.session, files, engine.helpers, created_by="init-demo", comment="initial definitions"
-        )
-    except DefinitionInvalid as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
+    version = _deploy_checkout(files, "init-demo", "initial definitions")
     click.echo(f"organisation loaded; definition version {version.number}")
 
 

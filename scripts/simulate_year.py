@@ -44,15 +44,17 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from workflows import annual  # noqa: E402
-from workflows.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS  # noqa: E402
-from workflows.annual import ANNUAL_HANDLERS  # noqa: E402
+from workflows import annual, annual_queries  # noqa: E402
 from workflows.clock import ManualClock  # noqa: E402
 from workflows.definitions import SpecCache, deploy, read_project_files  # noqa: E402
 from workflows.engine import Engine  # noqa: E402
 from workflows.legal_time import CST, WorkingCalendar  # noqa: E402
 from workflows.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
-from workflows.roles import Actor  # noqa: E402
+from workflows.roles import (  # noqa: E402
+    Actor,
+    OrgTree,
+    load_org,
+)
 from workflows.timers import wake_due  # noqa: E402
 
 DIVISIONS = ROOT / "app" / "org" / "nanyang-divisions.csv"
@@ -129,16 +131,14 @@ class Sim:
         self.clock = ManualClock(start)
         self.calendar = WorkingCalendar()
         self.cache = SpecCache()
+        self.org: OrgTree | None = None
         self.steps: list[Step] = []
 
     def engine(self, s: Session) -> Engine:
-        return Engine(
-            s,
-            self.calendar,
-            clock=self.clock,
-            spec_cache=self.cache,
-            handlers={**ACCOUNTABILITY_HANDLERS, **ANNUAL_HANDLERS},
-        )
+        """Like app.runtime: one organisation tree per process, not one load per operation."""
+        if self.org is None:
+            self.org = load_org(s)
+        return Engine(s, self.calendar, clock=self.clock, spec_cache=self.cache, org=self.org)
 
     def at(self, *args: int) -> None:
         self.clock.set(datetime(*args, tzinfo=CST))  # type: ignore[misc]
@@ -319,7 +319,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     with sim.step("Q1 late townships sign") as st:
         sim.complete_all(st, "sign_letter", SIGN, units=late)
     with sim.factory() as s:
-        progress = annual.letter_progress(s, year, sim.clock.now())
+        progress = annual_queries.letter_progress(s, year, sim.clock.now())
         signed = sum(p.signed for p in progress)
         flagged = sum(p.signed_late for p in progress)
         print(f"  letters: {signed} signed by {len(progress)} committees' units, {flagged} late")
@@ -337,7 +337,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     with sim.step("Mid-year: findings per unit") as st:
         sim.complete_all(st, "record_mid_year_findings", findings_for(rng))
         with sim.factory() as s:
-            found = annual.findings(s, year, kind="mid_year")
+            found = annual_queries.findings(s, year, kind="mid_year")
         st.note = f"{len(found)} findings, {sum(1 for f in found if f.case_instance_id)} cases opened"
 
     sim.at(year, 7, 1, 0, 0, 1)
@@ -367,10 +367,12 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
         sim.complete_all(st, "report_assessment", REPORT)
 
     with sim.factory() as s:
-        counts = annual.grade_counts(s, year)
-        salary = annual.salary_list(s, year)
-        cycles = annual.cycles(s, year)
-        records = sum(len(annual.performance_records(s, u)) for u in counties + townships + city_direct)
+        counts = annual_queries.grade_counts(s, year)
+        salary = annual_queries.salary_list(s, year)
+        cycles = annual_queries.cycles(s, year)
+        records = sum(
+            len(annual_queries.performance_records(s, u)) for u in counties + townships + city_direct
+        )
     print(
         f"  grades {counts}; salary list {len(salary)} units; {records} performance records; "
         f"{sim.count('accountability_case')} accountability cases; "

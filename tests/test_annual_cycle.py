@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
-from workflows.annual import (
-    cycle_key,
+from workflows.annual import cycle_key, start_cycle, start_report_filing
+from workflows.annual_queries import (
     cycles,
     dashboard_stats,
     duty_flags,
@@ -30,8 +30,6 @@ from workflows.annual import (
     linked_instances,
     performance_records,
     salary_list,
-    start_cycle,
-    start_report_filing,
 )
 from workflows.clock import ManualClock
 from workflows.definitions import deploy, read_project_files

@@ -14,6 +14,7 @@ from app.cases.services import CaseFilters, cases_query
 from app.extensions import db
 from app.labels import level_label
 from app.runtime import engine
+from workflows import annual_queries as annual
 from workflows.models import Task
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -58,13 +59,8 @@ def case_stats(year: int) -> dict[str, Any]:
 
 
 def annual_stats(year: int) -> dict[str, Any]:
-    """Letters, findings and grades from the annual cycle, when that module is installed."""
-    try:
-        from workflows import annual
-    except ImportError:
-        return {}
-    provider = getattr(annual, "dashboard_stats", None)
-    return provider(db.session, year, engine().org) if provider else {}
+    """Letters, findings and grades from the annual cycle."""
+    return annual.dashboard_stats(db.session, year, engine().org)
 
 
 @bp.get("")
@@ -89,8 +85,6 @@ def dashboard():  # type: ignore[no-untyped-def]
 def annual_overview():  # type: ignore[no-untyped-def]
     """The year's cycles from the city down to each county, letters per committee (层层签订, Art. 13),
     findings, grades and the salary list — each row linked to its instance page."""
-    from workflows import annual
-
     eng = engine()
     now = eng.now()
     try:

@@ -20,13 +20,14 @@ from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
 from app.org import load_divisions
 from app.runtime import runtime
-from workflows.annual import start_cycle
-from workflows.calendar_store import recompute_provisional, store_schedule
-from workflows.definitions import deploy, read_project_files
-from workflows.errors import DefinitionInvalid
-from workflows.legal_time import CalendarError, parse_schedule
-from workflows.models import DefinitionVersion
-from workflows.timers import wake_due
+from workflows.engine.calendar_store import recompute_provisional, store_schedule
+from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.errors import DefinitionInvalid
+from workflows.engine.legal_time import CalendarError, parse_schedule
+from workflows.engine.models import DefinitionVersion
+from workflows.engine.timers import wake_due
+from workflows.regulation.annual import start_cycle
+from workflows.regulation.roles import org_of
 
 definitions_cli = AppGroup("definitions", help="Process definitions (BPMN + forms).")
 
@@ -46,7 +47,7 @@ def _deploy_checkout(files: dict[str, str], created_by: str, comment: str) -> De
     """Deploy and commit, or roll back and stop with the problems (file, line, element) on the console."""
     engine = runtime().engine(db.session)
     try:
-        version = deploy(db.session, files, engine.helpers, created_by=created_by, comment=comment)
+        version = deploy(db.session, files, engine.checks, created_by=created_by, comment=comment)
     except DefinitionInvalid as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -172,7 +173,7 @@ annual_cli = AppGroup("annual", help="The annual cycle (Art. 7–25).")
 def start_annual_command(year: int | None, unit: str | None) -> None:
     """Start a committee's annual cycle (idempotent: never a second one for the same year)."""
     engine = runtime().engine(db.session)
-    unit = unit or engine.org.city_code
+    unit = unit or org_of(engine).city_code
     if unit is None:
         raise click.ClickException("no organisation loaded (flask org load-divisions)")
     inst = start_cycle(engine, unit, year or engine.now().year)

@@ -4,7 +4,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from workflows.models import Base
+from workflows.engine.models import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True)

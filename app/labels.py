@@ -8,8 +8,8 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from workflows.legal_time import to_cst
-from workflows.roles import ROLES
+from workflows.engine.legal_time import to_cst
+from workflows.regulation.roles import ROLES
 
 LEVELS = {
     "intake": _l("受理核实"),

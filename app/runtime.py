@@ -12,12 +12,13 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from workflows.calendar_store import load_calendar
-from workflows.clock import Clock, ManualClock, SystemClock
-from workflows.definitions import SpecCache
-from workflows.engine import Engine
-from workflows.legal_time import WorkingCalendar
-from workflows.roles import OrgTree, load_org
+from workflows.engine.calendar_store import load_calendar
+from workflows.engine.clock import Clock, ManualClock, SystemClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import SpecCache
+from workflows.engine.legal_time import WorkingCalendar
+from workflows.regulation.roles import OrgTree, load_org
+from workflows.regulation.wiring import build_engine
 
 
 class Runtime:
@@ -51,7 +52,7 @@ class Runtime:
         return calendar
 
     def engine(self, session: Session) -> Engine:
-        return Engine(
+        return build_engine(
             session,
             self.calendar(session),
             clock=self.clock,

@@ -1,6 +1,6 @@
 """APScheduler in the serving process: wake due instances; at start-up, catch up once on missed timers.
 
-The job itself is :func:`workflows.timers.wake_due`, which is safe with several processes sharing one
+The job itself is :func:`workflows.engine.timers.wake_due`, which is safe with several processes sharing one
 PostgreSQL, so running more than one server is fine.
 """
 
@@ -15,9 +15,10 @@ from flask import Flask
 from app.extensions import db
 from app.inbox.notifications import send_due_alerts
 from app.runtime import runtime
-from workflows.annual import find_cycle, start_cycle
-from workflows.errors import NotFound
-from workflows.timers import wake_due
+from workflows.engine.errors import NotFound
+from workflows.engine.timers import wake_due
+from workflows.regulation.annual import find_cycle, start_cycle
+from workflows.regulation.roles import org_of
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,12 @@ def start_year(app: Flask) -> None:
     """1 January: the city committee's annual cycle starts (Art. 13: letters in Q1); idempotent."""
     with app.app_context():
         engine = runtime().engine(db.session)
-        if engine.org.city_code and find_cycle(db.session, engine.now().year, engine.org.city_code) is None:
+        if (
+            org_of(engine).city_code
+            and find_cycle(db.session, engine.now().year, org_of(engine).city_code) is None
+        ):
             try:
-                start_cycle(engine, engine.org.city_code, engine.now().year)
+                start_cycle(engine, org_of(engine).city_code, engine.now().year)
                 db.session.commit()
             except NotFound:  # no annual_cycle deployed: nothing to start
                 db.session.rollback()

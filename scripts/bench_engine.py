@@ -29,7 +29,7 @@ What is measured (docs/benchmarks.md has the figures and their interpretation):
    persistence, not scripting.
 3. **growth** — one instance after 0, 10, 25, 50 loops, completing ``rectify`` raw and ours (flush only):
    what a long-lived case with many loops costs.
-4. **wake** — ``workflows.timers.wake_due`` waking N due instances of ``wait_working_days`` (5 PRC working
+4. **wake** — ``wake_due`` waking N due instances of ``wait_working_days`` (5 PRC working
    days) when N instances wait in all, and when 100 x N wait: N real instances are started through the
    engine; the others are bulk-inserted copies of a real waiting instance (every column copied, unique
    business keys, its events too) with ``next_wake_at`` after the wake-up instant, so the ``next_wake_at``
@@ -75,15 +75,17 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflows import clock as clockmod
-from workflows.clock import ManualClock
-from workflows.definitions import SpecCache, deploy, read_project_files
-from workflows.engine import Engine
-from workflows.legal_time import CST, WorkingCalendar
-from workflows.models import Base, InstanceEvent, OrgUnit, ProcessInstance, Task
-from workflows.roles import SYSTEM, Actor, OrgTree, load_org
-from workflows.serializer import serializer
-from workflows.timers import due_instance_ids, wake_due
+from workflows.engine import clock as clockmod
+from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.legal_time import CST, WorkingCalendar
+from workflows.engine.models import Base, InstanceEvent, OrgUnit, ProcessInstance, Task
+from workflows.engine.serializer import serializer
+from workflows.engine.timers import due_instance_ids, wake_due
+from workflows.regulation.roles import OrgTree, load_org
+from workflows.regulation.wiring import build_engine, regulation_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -258,7 +260,7 @@ class Setup:
         if self.org is None and not self.org_per_engine:
             self.org = load_org(session)
         org = None if self.org_per_engine else self.org
-        return Engine(session, self.calendar, clock=self.clock, spec_cache=self.cache, org=org)
+        return build_engine(session, self.calendar, clock=self.clock, spec_cache=self.cache, org=org)
 
     def settle(self) -> None:
         """Untimed: statistics fresh, dead rows vacuumed and dirty pages written, as in a steady state.
@@ -284,7 +286,7 @@ def fresh_setup(sql: SqlEngine, calendar: WorkingCalendar, start: datetime) -> S
             s.add(OrgUnit(code=code, name=name, level=level, parent_code=parent))
         s.commit()
         with clockmod.activated(setup.clock):
-            deploy(s, read_project_files(FIXTURES), setup.engine(s).helpers, created_by="bench")
+            deploy(s, read_project_files(FIXTURES), setup.engine(s).checks, created_by="bench")
         s.commit()
     return setup
 
@@ -846,7 +848,13 @@ def wake_run(ws: WakeSetup, sizes: Sizes, run: int) -> None:
     marks: list[float] = []
 
     def make_engine(session: Session) -> Engine:
-        engine = TimedEngine(session, setup.calendar, clock=setup.clock, spec_cache=setup.cache)
+        engine = TimedEngine(
+            session,
+            setup.calendar,
+            regulation_parts(load_org(session)),
+            clock=setup.clock,
+            spec_cache=setup.cache,
+        )
         engine.marks = marks
         return engine
 

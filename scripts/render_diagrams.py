@@ -37,7 +37,7 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from workflows.roles import ROLES  # noqa: E402  (after the path set-up, like scripts/layout_bpmn.py)
+from workflows.regulation.roles import ROLES  # noqa: E402  (after the path set-up, like scripts/layout_bpmn.py
 
 NODE_MODULES = ROOT / "app" / "static" / "node_modules"
 CHROMIUM = "/usr/bin/chromium"

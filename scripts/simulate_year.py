@@ -44,18 +44,16 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
-from workflows import annual, annual_queries  # noqa: E402
-from workflows.clock import ManualClock  # noqa: E402
-from workflows.definitions import SpecCache, deploy, read_project_files  # noqa: E402
-from workflows.engine import Engine  # noqa: E402
-from workflows.legal_time import CST, WorkingCalendar  # noqa: E402
-from workflows.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
-from workflows.roles import (  # noqa: E402
-    Actor,
-    OrgTree,
-    load_org,
-)
-from workflows.timers import wake_due  # noqa: E402
+from workflows.engine.actors import Actor  # noqa: E402
+from workflows.engine.clock import ManualClock  # noqa: E402
+from workflows.engine.core import Engine  # noqa: E402
+from workflows.engine.definitions import SpecCache, deploy, read_project_files  # noqa: E402
+from workflows.engine.legal_time import CST, WorkingCalendar  # noqa: E402
+from workflows.engine.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
+from workflows.engine.timers import wake_due  # noqa: E402
+from workflows.regulation import annual, annual_queries  # noqa: E402
+from workflows.regulation.roles import OrgTree, load_org  # noqa: E402
+from workflows.regulation.wiring import build_engine  # noqa: E402
 
 DIVISIONS = ROOT / "app" / "org" / "nanyang-divisions.csv"
 DEMO_CITY_DIRECT = ["市公安局", "市教育局", "市民政局", "市司法局", "市卫生健康委员会"]
@@ -124,7 +122,7 @@ class Step:
 class Sim:
     def __init__(self, url: str, start: datetime) -> None:
         self.db = create_engine(url)
-        import workflows.annual_models  # noqa: F401  (tables into Base.metadata)
+        import workflows.regulation.annual_models  # noqa: F401  (tables into Base.metadata)
 
         Base.metadata.create_all(self.db)
         self.factory = sessionmaker(bind=self.db, expire_on_commit=False)
@@ -138,7 +136,7 @@ class Sim:
         """Like app.runtime: one organisation tree per process, not one load per operation."""
         if self.org is None:
             self.org = load_org(s)
-        return Engine(s, self.calendar, clock=self.clock, spec_cache=self.cache, org=self.org)
+        return build_engine(s, self.calendar, clock=self.clock, spec_cache=self.cache, org=self.org)
 
     def at(self, *args: int) -> None:
         self.clock.set(datetime(*args, tzinfo=CST))  # type: ignore[misc]
@@ -160,7 +158,7 @@ class Sim:
 
     def deploy(self) -> None:
         with self.factory() as s:
-            deploy(s, read_project_files(ROOT), self.engine(s).helpers, created_by="simulation")
+            deploy(s, read_project_files(ROOT), self.engine(s).checks, created_by="simulation")
             s.commit()
 
     # -- driving -----------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from app.config import database_url
-from workflows.clock import ManualClock
-from workflows.definitions import SpecCache, deploy, read_project_files
-from workflows.engine import Engine
-from workflows.legal_time import CST, WorkingCalendar
-from workflows.models import Base, OrgUnit
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.legal_time import CST, WorkingCalendar
+from workflows.engine.models import Base, OrgUnit
+from workflows.regulation.wiring import build_engine
 
 pytest_plugins = ["tests.browser"]  # browser, live_app, live_server fixtures; loud skip without Chromium
 
@@ -117,7 +118,7 @@ def make_engine(clock: ManualClock, calendar: WorkingCalendar) -> Callable[[Sess
     cache = SpecCache()
 
     def build(s: Session) -> Engine:
-        return Engine(s, calendar, clock=clock, spec_cache=cache)
+        return build_engine(s, calendar, clock=clock, spec_cache=cache)
 
     return build
 
@@ -129,7 +130,7 @@ def engine(session: Session, make_engine: Callable[[Session], Engine]) -> Engine
 
 @pytest.fixture
 def deployed(session: Session, engine: Engine) -> Any:
-    version = deploy(session, read_project_files(FIXTURES), engine.helpers, created_by="test")
+    version = deploy(session, read_project_files(FIXTURES), engine.checks, created_by="test")
     session.commit()
     return version
 

@@ -15,17 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import CITY, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
-from workflows.accountability import active_sanctions
-from workflows.clock import ManualClock
-from workflows.definitions import deploy, read_project_files
-from workflows.engine import Engine
-from workflows.errors import NotAuthorized
-from workflows.inbox import open_tasks_for
-from workflows.legal_time import CST
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.roles import Actor
-from workflows.scripting import end_events
-from workflows.timers import wake_due
+from workflows.engine.actors import Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.errors import NotAuthorized
+from workflows.engine.inbox import open_tasks_for
+from workflows.engine.legal_time import CST
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.scripting import end_events
+from workflows.engine.timers import wake_due
+from workflows.regulation.accountability import active_sanctions
 
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]
 
@@ -178,7 +178,7 @@ class Case:
 
 @pytest.fixture
 def real_definitions(session: Session, engine: Engine) -> Iterator[None]:
-    deploy(session, read_project_files(ROOT), engine.helpers, created_by="test")
+    deploy(session, read_project_files(ROOT), engine.checks, created_by="test")
     session.commit()
     yield
 

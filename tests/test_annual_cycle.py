@@ -17,8 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
-from workflows.annual import cycle_key, start_cycle, start_report_filing
-from workflows.annual_queries import (
+from workflows.engine.actors import Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.errors import ProcessFailed
+from workflows.engine.forms import parse_form
+from workflows.engine.legal_time import CST
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.timers import wake_due
+from workflows.regulation.annual import cycle_key, start_cycle, start_report_filing
+from workflows.regulation.annual_queries import (
     cycles,
     dashboard_stats,
     duty_flags,
@@ -31,15 +40,7 @@ from workflows.annual_queries import (
     performance_records,
     salary_list,
 )
-from workflows.clock import ManualClock
-from workflows.definitions import deploy, read_project_files
-from workflows.engine import Engine
-from workflows.errors import ProcessFailed
-from workflows.forms import parse_form
-from workflows.legal_time import CST
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.roles import Actor, load_org
-from workflows.timers import wake_due
+from workflows.regulation.roles import load_org
 
 YEAR = 2026
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]
@@ -204,7 +205,7 @@ def year(
     make_engine: Callable[[Session], Engine],
     clock: ManualClock,
 ) -> Iterator[Year]:
-    deploy(session, read_project_files(ROOT), make_engine(session).helpers, created_by="test")
+    deploy(session, read_project_files(ROOT), make_engine(session).checks, created_by="test")
     session.commit()
     clock.set(datetime(YEAR, 1, 5, 9, 0, tzinfo=CST))
     yield Year(session_factory, make_engine, clock)

@@ -44,7 +44,7 @@ REPORT = {
 def test_towns_exist(app: Flask) -> None:
     # The tests below use two townships (real division codes) of two counties.
     with app.app_context():
-        from workflows.models import OrgUnit
+        from workflows.engine.models import OrgUnit
 
         assert db.session.get(OrgUnit, WANCHENG_TOWN).parent_code == WANCHENG  # type: ignore[union-attr]
         assert db.session.get(OrgUnit, WOLONG_TOWN) is not None

@@ -20,9 +20,9 @@ from app import create_app
 from app.extensions import db
 from app.scheduler import run_timers
 from tests.conftest import FIXTURES, ROOT
-from workflows.clock import ManualClock
-from workflows.legal_time import CST
-from workflows.models import Base, CalendarSchedule, DefinitionVersion, OrgUnit, ProcessInstance
+from workflows.engine.clock import ManualClock
+from workflows.engine.legal_time import CST
+from workflows.engine.models import Base, CalendarSchedule, DefinitionVersion, OrgUnit, ProcessInstance
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_scheduler_job_fires_due_timers(app: Flask) -> None:
         engine = runtime().engine(db.session)
         case = engine.start("rectification", business_key="s1", unit_code="411302001")
         office = next(t for t in engine.ready_tasks(case.id))
-        from workflows.roles import Actor
+        from workflows.regulation.roles import Actor
 
         engine.complete_task(
             office.id,

@@ -17,8 +17,8 @@ from app.cases.services import open_case
 from app.extensions import db
 from app.runtime import runtime
 from tests.conftest import ROOT, demo_app
-from workflows.models import DefinitionVersion, ProcessInstance, Task
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.models import DefinitionVersion, ProcessInstance, Task
 
 SHOTS = ROOT / "docs" / "img"
 REPORTER = Actor("411300.supervisor", frozenset({("supervisor", "411300")}))

@@ -15,7 +15,7 @@ from flask import Flask
 from app.extensions import db
 from app.runtime import runtime
 from tests.conftest import ROOT, demo_app
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
 
 SHOTS = ROOT / "docs" / "img"
 TOWN, OTHER_TOWN = "411302001", "411303002"

@@ -13,7 +13,7 @@ from app.auth.models import User
 from app.extensions import db
 from app.scheduler import start_year
 from tests.conftest import demo_app
-from workflows.models import ProcessInstance
+from workflows.engine.models import ProcessInstance
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import FIXTURES, WANCHENG_TOWN
-from workflows.definitions import deploy, read_project_files
-from workflows.engine import Engine
-from workflows.errors import DefinitionInvalid, Problem
-from workflows.models import DefinitionFile, DefinitionVersion, ProcessInstance
+from workflows.engine.core import Engine
+from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.errors import DefinitionInvalid, Problem
+from workflows.engine.models import DefinitionFile, DefinitionVersion, ProcessInstance
 
 GOOD = read_project_files(FIXTURES)
 BPMN = "bpmn/rectification.bpmn"
@@ -23,7 +23,7 @@ BPMN = "bpmn/rectification.bpmn"
 
 def refused(engine: Engine, session: Session, files: dict[str, str]) -> list[Problem]:
     with pytest.raises(DefinitionInvalid) as caught:
-        deploy(session, files, engine.helpers, created_by="test")
+        deploy(session, files, engine.checks, created_by="test")
     assert session.scalar(select(func.count()).select_from(DefinitionVersion)) == 0  # nothing stored
     return caught.value.problems
 
@@ -38,18 +38,18 @@ def tweak(old: str, new: str) -> dict[str, str]:
 
 
 def test_good_set_deploys_as_version_1_and_again_is_idempotent(session: Session, engine: Engine) -> None:
-    v1 = deploy(session, GOOD, engine.helpers, created_by="test")
+    v1 = deploy(session, GOOD, engine.checks, created_by="test")
     assert (v1.number, sorted(v1.process_ids)) == (1, ["rectification", "wait_working_days"])
     assert sorted(f.path for f in v1.files) == sorted(GOOD)
-    assert deploy(session, GOOD, engine.helpers, created_by="test").id == v1.id
+    assert deploy(session, GOOD, engine.checks, created_by="test").id == v1.id
     v2 = deploy(
-        session, tweak('name="综治委审批"', 'name="综治委审批（改）"'), engine.helpers, created_by="test"
+        session, tweak('name="综治委审批"', 'name="综治委审批（改）"'), engine.checks, created_by="test"
     )
     assert v2.number == 2
 
 
 def test_deployed_version_is_immutable(session: Session, engine: Engine) -> None:
-    version = deploy(session, GOOD, engine.helpers, created_by="test")
+    version = deploy(session, GOOD, engine.checks, created_by="test")
     session.commit()
     version.comment = "rewritten history"
     with pytest.raises(ValueError, match="immutable"):
@@ -70,7 +70,7 @@ def test_running_instance_keeps_its_version(
         old = make_engine(s).start("rectification", business_key="old", unit_code=WANCHENG_TOWN)
         s.commit()
         v2 = deploy(
-            s, tweak('name="核实并提出处理建议"', 'name="核实"'), make_engine(s).helpers, created_by="t"
+            s, tweak('name="核实并提出处理建议"', 'name="核实"'), make_engine(s).checks, created_by="t"
         )
         s.commit()
         new = make_engine(s).start("rectification", business_key="new", unit_code=WANCHENG_TOWN)
@@ -231,7 +231,7 @@ def test_no_bpmn_at_all(session: Session, engine: Engine) -> None:
 
 def test_non_utf8_is_refused(session: Session, engine: Engine) -> None:
     with pytest.raises(DefinitionInvalid, match="UTF-8"):
-        deploy(session, {BPMN: "名".encode("gbk")}, engine.helpers, created_by="t")
+        deploy(session, {BPMN: "名".encode("gbk")}, engine.checks, created_by="t")
 
 
 def test_read_project_files_reads_bpmn_and_forms(tmp_path: Path) -> None:

@@ -16,10 +16,10 @@ from app.audit import AuditEntry
 from app.extensions import db
 from app.runtime import runtime
 from tests.conftest import ROOT, demo_app
-from workflows.clock import ManualClock
-from workflows.legal_time import CST
-from workflows.models import ProcessInstance, Task
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.legal_time import CST
+from workflows.engine.models import ProcessInstance, Task
 
 TOWN, COUNTY = "411302001", "411302"
 NOTIFICATION = (ROOT / "bpmn" / "accountability_notification.bpmn").read_text(encoding="utf-8")

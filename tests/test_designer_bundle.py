@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 from playwright.sync_api import expect
 
-from workflows.roles import ROLES, SCOPES
+from workflows.regulation.roles import ROLES, SCOPES
 
 pytest_plugins = ["tests.browser"]  # fixtures browser and live_server (harmless if conftest has it too)
 

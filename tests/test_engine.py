@@ -22,14 +22,14 @@ from tests.conftest import (
     WANCHENG_TOWN,
     WOLONG_TOWN,
 )
-from workflows.clock import ManualClock
-from workflows.engine import Engine
-from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, TaskNotReady
-from workflows.legal_time import CST
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.roles import Actor
-from workflows.scripting import end_events
-from workflows.timers import wake_due
+from workflows.engine.actors import Actor
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.errors import Conflict, FormInvalid, NotAuthorized, NotFound, TaskNotReady
+from workflows.engine.legal_time import CST
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.scripting import end_events
+from workflows.engine.timers import wake_due
 
 Factory = sessionmaker[Session]
 MakeEngine = Callable[[Session], Engine]

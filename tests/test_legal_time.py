@@ -14,7 +14,7 @@ import holidays
 import pytest
 from holidays.calendars.chinese import _ChineseLunisolar
 
-from workflows.legal_time import (
+from workflows.engine.legal_time import (
     CST,
     MAX_YEAR,
     MIN_YEAR,

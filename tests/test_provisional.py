@@ -11,13 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import COUNTY_COMMITTEE, COUNTY_OFFICE, FIXTURES, WANCHENG_TOWN
-from workflows.calendar_store import load_calendar, recompute_provisional, store_schedule
-from workflows.clock import ManualClock
-from workflows.definitions import SpecCache, deploy, read_project_files
-from workflows.engine import Engine
-from workflows.legal_time import CST, YearSchedule
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.timers import wake_due
+from workflows.engine.calendar_store import load_calendar, recompute_provisional, store_schedule
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.legal_time import CST, YearSchedule
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.timers import wake_due
+from workflows.regulation.wiring import build_engine
 
 # A made-up 2027 notice for the test: New Year 1–3 January off, plus Monday 4 January; Sunday 10 January
 # worked. (The real one is not published as of this writing.)
@@ -35,12 +36,12 @@ def test_deadline_into_unpublished_year_is_provisional_then_recomputed(
     cache = SpecCache()
 
     def make_engine(s: Session) -> Engine:
-        return Engine(s, load_calendar(s), clock=clock, spec_cache=cache)
+        return build_engine(s, load_calendar(s), clock=clock, spec_cache=cache)
 
     deploy(
         session,
         read_project_files(FIXTURES),
-        make_engine(session).helpers,
+        make_engine(session).checks,
         created_by="test",
     )
     session.commit()

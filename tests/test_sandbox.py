@@ -1,4 +1,4 @@
-"""Tests for workflows.sandbox: BPMN scripts and expressions must not give code execution on the server.
+"""Tests for the sandbox: BPMN scripts and expressions must not give code execution on the server.
 
 The attack scripts are written so that, if they worked, they would create a marker file; several tests run
 them with SpiffWorkflow's *default* engine first to prove they are real attacks, then show that the sandboxed
@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.sandbox import (
+from workflows.engine.sandbox import (
     SANDBOX_BUILTINS,
     RestrictedEnvironment,
     SandboxViolation,

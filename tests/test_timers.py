@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import WANCHENG_TOWN
-from workflows.clock import ManualClock
-from workflows.engine import Engine
-from workflows.legal_time import CST
-from workflows.models import InstanceEvent, ProcessInstance
-from workflows.timers import WakeReport, wake_due
+from workflows.engine.clock import ManualClock
+from workflows.engine.core import Engine
+from workflows.engine.legal_time import CST
+from workflows.engine.models import InstanceEvent, ProcessInstance
+from workflows.engine.timers import WakeReport, wake_due
 
 
 def test_two_schedulers_fire_each_timer_once(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from tests.conftest import demo_app
-from workflows.models import InstanceEvent, Task
+from workflows.engine.models import InstanceEvent, Task
 
 TOWN, OTHER_TOWN = "411302001", "411303002"
 

@@ -14,7 +14,7 @@ from app.auth.models import RoleGrant, User
 from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
 from app.runtime import engine
-from workflows.roles import ROLES
+from workflows.regulation.roles import ROLES, org_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,7 +37,7 @@ def users():  # type: ignore[no-untyped-def]
     query = select(User).order_by(User.username).limit(100)
     if q:
         query = query.where(or_(User.username.contains(q), User.display_name.contains(q)))
-    org = engine().org
+    org = org_of(engine())
     return render_template(
         "admin/users.html",
         users=db.session.scalars(query).all(),

@@ -12,7 +12,7 @@ from app.auth import current_actor
 from app.cases.services import CaseFilters, case_detail, case_row, cases_query, get_case, open_case
 from app.extensions import db
 from app.runtime import engine
-from workflows.models import ProcessInstance
+from workflows.engine.models import ProcessInstance
 
 
 @bp.post("/cases")

@@ -13,7 +13,7 @@ from app.designer.services import MigrationRequest, deploy_changes, require_desi
 from app.designer.services import version_by_number as by_number
 from app.extensions import db
 from app.runtime import engine
-from workflows.compare import compare
+from workflows.engine.compare import compare
 
 
 class DeploySchema(Schema):

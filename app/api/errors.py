@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from app.api import bp
 from app.extensions import db
-from workflows.errors import (
+from workflows.engine.errors import (
     Conflict,
     DefinitionInvalid,
     EngineError,

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from app.api import bp
 from app.extensions import db
 from app.runtime import runtime
-from workflows.models import DefinitionVersion
+from workflows.engine.models import DefinitionVersion
 
 
 @bp.get("/health")

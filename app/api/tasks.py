@@ -12,8 +12,8 @@ from app.auth import current_actor
 from app.cases.services import case_row
 from app.extensions import db
 from app.runtime import engine
-from workflows.inbox import COLOURS, deadline_status, visible_tasks
-from workflows.models import Task
+from workflows.engine.inbox import COLOURS, deadline_status, visible_tasks
+from workflows.engine.models import Task
 
 
 def _with_status(task: Task, now):  # type: ignore[no-untyped-def]

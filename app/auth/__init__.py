@@ -6,7 +6,7 @@ from flask import Flask, jsonify, redirect, request, url_for
 from flask_login import LoginManager, current_user
 
 from app.extensions import db
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
 
 login_manager = LoginManager()
 login_manager.login_view = "web.login"

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app.auth.models import RoleGrant, User
-from workflows.models import OrgUnit
-from workflows.roles import ROLES
+from workflows.engine.models import OrgUnit
+from workflows.regulation.roles import ROLES
 
 DEMO_PASSWORD = "demo"
 DEPARTMENTS = ("governance", "discipline", "organization", "personnel", "supervision")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
 
 
 class User(UserMixin, db.Model):

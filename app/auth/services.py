@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
-from workflows.models import OrgUnit
-from workflows.roles import ROLES
+from workflows.engine.models import OrgUnit
+from workflows.regulation.roles import ROLES
 
 
 class AccountError(ValueError):

@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from workflows.accountability import CASE_PROCESS, next_case_key
-from workflows.engine import Engine
-from workflows.errors import NotAuthorized, NotFound
-from workflows.inbox import COLOURS, deadline_status
-from workflows.models import InstanceEvent, OrgUnit, ProcessInstance, Sanction, Task
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.core import Engine
+from workflows.engine.errors import NotAuthorized, NotFound
+from workflows.engine.inbox import COLOURS, deadline_status
+from workflows.engine.models import InstanceEvent, OrgUnit, ProcessInstance, Task
+from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.models import Sanction
+from workflows.regulation.roles import org_of
 
 LEVELS = ("intake", "notification", "interview", "listing", "veto")
 
@@ -30,7 +32,7 @@ def open_case(engine: Engine, actor: Actor, unit_code: str, report: dict[str, An
 
 
 def _readable(engine: Engine, actor: Actor, inst: ProcessInstance) -> bool:
-    if engine.org.can_oversee(actor, inst.unit_code):
+    if org_of(engine).can_oversee(actor, inst.unit_code):
         return True
     # Whoever holds a task of the case (e.g. the unit's own leader, the city committee) may read it.
     tasks = engine.session.scalars(select(Task).where(Task.instance_id == inst.id))
@@ -57,14 +59,14 @@ class CaseFilters:
 
 
 def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[tuple[ProcessInstance]]:
-    units = engine.org.subtree({org for _, org in actor.grants})
+    units = org_of(engine).subtree({org for _, org in actor.grants})
     query = select(ProcessInstance).where(
         ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.unit_code.in_(sorted(units))
     )
     if filters.status:
         query = query.where(ProcessInstance.status == filters.status)
     if filters.county:
-        query = query.where(ProcessInstance.unit_code.in_(sorted(engine.org.subtree({filters.county}))))
+        query = query.where(ProcessInstance.unit_code.in_(sorted(org_of(engine).subtree({filters.county}))))
     if filters.level:
         query = query.where(ProcessInstance.summary["level"].as_string() == filters.level)
     if filters.overdue is not None:
@@ -83,15 +85,15 @@ def case_row(engine: Engine, inst: ProcessInstance, now: datetime) -> dict[str, 
     dated = [t for t in open_tasks if t.due_at is not None]
     nearest = min(dated, key=lambda t: t.due_at) if dated else None  # type: ignore[arg-type, return-value]
     status = deadline_status(nearest.due_at, nearest.remind_at, now) if nearest else "on_track"
-    unit = engine.org.nodes.get(inst.unit_code)
-    county = engine.org.county_of(inst.unit_code)
+    unit = org_of(engine).nodes.get(inst.unit_code)
+    county = org_of(engine).county_of(inst.unit_code)
     return {
         "id": inst.id,
         "business_key": inst.business_key,
         "unit_code": inst.unit_code,
         "unit_name": unit.name if unit else inst.unit_code,
         "county_code": county,
-        "county_name": engine.org.nodes[county].name if county else None,
+        "county_name": org_of(engine).nodes[county].name if county else None,
         "level": (inst.summary or {}).get("level"),
         "stage": (inst.summary or {}).get("stage"),
         "outcome": (inst.summary or {}).get("outcome"),

@@ -18,9 +18,10 @@ from app.cases.services import CaseFilters, case_detail, case_row, cases_query, 
 from app.extensions import db
 from app.labels import cst, level_label, outcome_label, status_label
 from app.runtime import engine
-from workflows.errors import EngineError
-from workflows.models import DefinitionFile, ProcessInstance
-from workflows.reading import element_states
+from workflows.engine.errors import EngineError
+from workflows.engine.models import DefinitionFile, ProcessInstance
+from workflows.engine.reading import element_states
+from workflows.regulation.roles import org_of
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -70,7 +71,7 @@ def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
     )
     by_county: dict[str, int] = {}
     for unit_code, n in db.session.execute(select(base.c.unit_code, func.count()).group_by(base.c.unit_code)):
-        county = eng.org.county_of(unit_code) or "city"
+        county = org_of(eng).county_of(unit_code) or "city"
         by_county[county] = by_county.get(county, 0) + n
     overdue = (
         db.session.scalar(
@@ -101,7 +102,7 @@ def case_list():  # type: ignore[no-untyped-def]
         .offset((filters.page - 1) * filters.per_page)
     )
     now = eng.now()
-    counties = sorted((n for n in eng.org.nodes.values() if n.level == "county"), key=lambda n: n.code)
+    counties = sorted((n for n in org_of(eng).nodes.values() if n.level == "county"), key=lambda n: n.code)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "cases/list.html",
@@ -234,7 +235,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
         abort(404 if exc.code == "not_found" else 403)
     detail = case_detail(eng, inst)
     diagrams = _diagram_files(inst, element_states(eng, inst))
-    return render_template("cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=eng.org)
+    return render_template("cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=org_of(eng))
 
 
 @bp.get("/<int:case_id>/diagram/<path:path>")
@@ -259,7 +260,7 @@ def diagram(case_id: int, path: str):  # type: ignore[no-untyped-def]
 @login_required
 def new_case():  # type: ignore[no-untyped-def]
     eng = engine()
-    units = sorted(eng.org.nodes.values(), key=lambda n: n.code)
+    units = sorted(org_of(eng).nodes.values(), key=lambda n: n.code)
     values: dict[str, Any] = {"art31_items": []}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -270,7 +271,7 @@ def new_case():  # type: ignore[no-untyped-def]
             "art31_items": [int(v) for v in request.form.getlist("art31_items") if v.isdigit()],
             "facts": request.form.get("facts", "").strip(),
         }
-        if values["unit_code"] not in eng.org.nodes:
+        if values["unit_code"] not in org_of(eng).nodes:
             errors["unit_code"] = _("请选择单位")
         if values["source"] not in ("member_unit", "other_unit", "individual", "assessment", "inspection"):
             errors["source"] = _("请选择来源")
@@ -292,5 +293,5 @@ def new_case():  # type: ignore[no-untyped-def]
                 flash(_("已立案：%(key)s", key=inst.business_key), "success")
                 return redirect(url_for("cases.case_page", case_id=inst.id))
     return render_template(
-        "cases/new.html", units=units, values=values, errors=errors, items=ART31_ITEMS, org=eng.org
+        "cases/new.html", units=units, values=values, errors=errors, items=ART31_ITEMS, org=org_of(eng)
     ), (422 if errors else 200)

@@ -14,8 +14,9 @@ from app.cases.services import CaseFilters, cases_query
 from app.extensions import db
 from app.labels import level_label
 from app.runtime import engine
-from workflows import annual_queries as annual
-from workflows.models import Task
+from workflows.engine.models import Task
+from workflows.regulation import annual_queries as annual
+from workflows.regulation.roles import org_of
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -33,8 +34,8 @@ def case_stats(year: int) -> dict[str, Any]:
     for unit_code, n in db.session.execute(
         select(in_year.c.unit_code, func.count()).group_by(in_year.c.unit_code)
     ):
-        county = eng.org.county_of(unit_code)
-        name = eng.org.nodes[county].name if county else "市直"
+        county = org_of(eng).county_of(unit_code)
+        name = org_of(eng).nodes[county].name if county else "市直"
         cases_by_county[name] = cases_by_county.get(name, 0) + n
     late = (
         select(Task.unit_code, func.count())
@@ -42,8 +43,8 @@ def case_stats(year: int) -> dict[str, Any]:
         .group_by(Task.unit_code)
     )
     for unit_code, n in db.session.execute(late):
-        county = eng.org.county_of(unit_code)
-        name = eng.org.nodes[county].name if county else "市直"
+        county = org_of(eng).county_of(unit_code)
+        name = org_of(eng).nodes[county].name if county else "市直"
         overdue_by_county[name] = overdue_by_county.get(name, 0) + n
     return {
         "by_level": {level_label(k): v for k, v in by_level.items() if k},
@@ -60,7 +61,7 @@ def case_stats(year: int) -> dict[str, Any]:
 
 def annual_stats(year: int) -> dict[str, Any]:
     """Letters, findings and grades from the annual cycle."""
-    return annual.dashboard_stats(db.session, year, engine().org)
+    return annual.dashboard_stats(db.session, year, org_of(engine()))
 
 
 @bp.get("")
@@ -92,7 +93,7 @@ def annual_overview():  # type: ignore[no-untyped-def]
     except ValueError:
         year = now.year
     actor = current_actor()
-    visible = eng.org.subtree({org for _, org in actor.grants})
+    visible = org_of(eng).subtree({org for _, org in actor.grants})
     cycles = [c for c in annual.cycles(db.session, year) if c.unit_code in visible]
     return render_template(
         "dashboard/annual.html",
@@ -103,6 +104,6 @@ def annual_overview():  # type: ignore[no-untyped-def]
         grades=[g for g in annual.grades(db.session, year) if g.unit_code in visible],
         salary=[u for u in annual.salary_list(db.session, year) if u in visible],
         progress=annual.letter_progress(db.session, year, now),
-        org=eng.org,
+        org=org_of(eng),
         now=now,
     )

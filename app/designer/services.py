@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from app.audit import audit
-from workflows.definitions import deploy, latest_version
-from workflows.engine import Engine
-from workflows.errors import DefinitionInvalid, NotAuthorized, NotFound, Problem
-from workflows.migration import MigrationPlan, MigrationRefused, migrate, plan
-from workflows.models import DefinitionVersion, ProcessInstance
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.core import Engine
+from workflows.engine.definitions import deploy, latest_version
+from workflows.engine.errors import DefinitionInvalid, NotAuthorized, NotFound, Problem
+from workflows.engine.migration import MigrationPlan, MigrationRefused, migrate, plan
+from workflows.engine.models import DefinitionVersion, ProcessInstance
 
 DESIGNER = "designer"
 ALLOWED_PATHS = ("bpmn/", "forms/")
@@ -62,7 +62,7 @@ def deploy_changes(
     for path in removed or []:
         files.pop(path, None)
     files.update(changes)
-    version = deploy(engine.session, files, engine.helpers, created_by=actor.user_id, comment=comment)
+    version = deploy(engine.session, files, engine.checks, created_by=actor.user_id, comment=comment)
     audit(
         engine.session,
         engine.now(),

@@ -28,11 +28,11 @@ from app.extensions import db
 from app.inbox.formrender import build_fields
 from app.runtime import engine
 from workflows.bpmn_layout import layout
-from workflows.compare import compare
-from workflows.errors import DefinitionInvalid, EngineError
-from workflows.forms import parse_form
-from workflows.models import DefinitionFile, DefinitionVersion
-from workflows.roles import ROLES, SCOPES
+from workflows.engine.compare import compare
+from workflows.engine.errors import DefinitionInvalid, EngineError
+from workflows.engine.forms import parse_form
+from workflows.engine.models import DefinitionFile, DefinitionVersion
+from workflows.regulation.roles import ROLES, SCOPES
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
 

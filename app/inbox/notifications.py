@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Notification, TaskAlert
-from workflows.models import Task
+from workflows.engine.models import Task
 
 
 def _holders(session: Session, task: Task) -> list[int]:

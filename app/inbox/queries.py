@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows.inbox import DUE_SOON, DUE_TODAY, ON_TRACK, OVERDUE, visible_tasks
-from workflows.models import ProcessInstance, Task
-from workflows.roles import Actor, OrgTree
+from workflows.engine.actors import Actor
+from workflows.engine.inbox import DUE_SOON, DUE_TODAY, ON_TRACK, OVERDUE, visible_tasks
+from workflows.engine.models import ProcessInstance, Task
+from workflows.regulation.roles import OrgTree
 
 PROCEDURES = {
     "accountability_intake": "受理与核实",

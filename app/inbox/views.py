@@ -22,10 +22,11 @@ from app.inbox.formrender import build_fields, localized_errors, parse_submissio
 from app.inbox.models import Attachment, Notification
 from app.inbox.notifications import kind_label, notify, send_due_alerts
 from app.runtime import engine
-from workflows.errors import EngineError, FormInvalid, NotAuthorized
-from workflows.inbox import COLOURS, deadline_status
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.reading import element_documentation, form_schema
+from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
+from workflows.engine.inbox import COLOURS, deadline_status
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.reading import element_documentation, form_schema
+from workflows.regulation.roles import org_of
 
 bp = Blueprint("inbox", __name__)
 
@@ -44,24 +45,24 @@ def inbox():  # type: ignore[no-untyped-def]
     actor = current_actor()
     filters = queries.InboxFilters.from_args(request.args)
     now = eng.now()
-    rows, total = queries.page(db.session, actor, filters, eng.org, now)
+    rows, total = queries.page(db.session, actor, filters, org_of(eng), now)
     instances = {
         i.id: i
         for i in db.session.scalars(
             select(ProcessInstance).where(ProcessInstance.id.in_({t.instance_id for t in rows}))
         )
     }
-    counties = sorted((n for n in eng.org.nodes.values() if n.level == "county"), key=lambda n: n.code)
+    counties = sorted((n for n in org_of(eng).nodes.values() if n.level == "county"), key=lambda n: n.code)
     return render_template(
         "inbox/inbox.html",
         rows=[(t, instances[t.instance_id], _status(t, now)) for t in rows],
         total=total,
         filters=filters,
-        status_counts=queries.status_counts(db.session, actor, filters, eng.org, now),
-        tab_counts=queries.tab_counts(db.session, actor, filters, eng.org, now),
+        status_counts=queries.status_counts(db.session, actor, filters, org_of(eng), now),
+        tab_counts=queries.tab_counts(db.session, actor, filters, org_of(eng), now),
         procedures=queries.PROCEDURES,
         counties=counties,
-        org=eng.org,
+        org=org_of(eng),
         now=now,
         pages=max(1, -(-total // filters.per_page)),
     )
@@ -84,7 +85,7 @@ def _render_task(
     actor = current_actor()
     inst = task.instance
     can_act = task.state == "ready" and actor.holds(task.role, task.org_code)
-    if not can_act and not eng.org.can_oversee(actor, inst.unit_code):
+    if not can_act and not org_of(eng).can_oversee(actor, inst.unit_code):
         abort(403)
     schema = form_schema(eng, inst.version_id, task.form)
     data = values if values is not None else _current_data(eng, inst, task)
@@ -114,7 +115,7 @@ def _render_task(
         colleagues=colleagues,
         attachments=attachments,
         status=_status(task, eng.now()),
-        org=eng.org,
+        org=org_of(eng),
     ), status
 
 
@@ -222,7 +223,7 @@ def urge(task_id: str):  # type: ignore[no-untyped-def]
 
     def run() -> None:
         eng = engine()
-        if not eng.org.can_oversee(current_actor(), task.instance.unit_code):
+        if not org_of(eng).can_oversee(current_actor(), task.instance.unit_code):
             raise NotAuthorized("only supervisors of the unit may urge")
         eng.note(
             task.instance_id,
@@ -245,7 +246,9 @@ def comment(task_id: str):  # type: ignore[no-untyped-def]
     def run() -> None:
         eng = engine()
         actor = current_actor()
-        if not (actor.holds(task.role, task.org_code) or eng.org.can_oversee(actor, task.instance.unit_code)):
+        if not (
+            actor.holds(task.role, task.org_code) or org_of(eng).can_oversee(actor, task.instance.unit_code)
+        ):
             raise NotAuthorized("not your case")
         if not text:
             raise FormInvalid({"text": ["required"]})
@@ -263,7 +266,9 @@ def attach(task_id: str):  # type: ignore[no-untyped-def]
     def run() -> None:
         eng = engine()
         actor = current_actor()
-        if not (actor.holds(task.role, task.org_code) or eng.org.can_oversee(actor, task.instance.unit_code)):
+        if not (
+            actor.holds(task.role, task.org_code) or org_of(eng).can_oversee(actor, task.instance.unit_code)
+        ):
             raise NotAuthorized("not your case")
         if upload is None or not upload.filename:
             raise FormInvalid({"file": ["required"]})
@@ -310,7 +315,7 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
     actor = current_actor()
     tasks = db.session.scalars(select(Task).where(Task.instance_id == row.instance_id))
     if not (
-        eng.org.can_oversee(actor, inst.unit_code) or any(actor.holds(t.role, t.org_code) for t in tasks)
+        org_of(eng).can_oversee(actor, inst.unit_code) or any(actor.holds(t.role, t.org_code) for t in tasks)
     ):
         abort(403)
     path = Path(current_app.config["ATTACHMENTS_DIR"]) / row.sha256[:2] / row.sha256

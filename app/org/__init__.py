@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from workflows.models import OrgUnit
+from workflows.engine.models import OrgUnit
 
 DIVISIONS_CSV = Path(__file__).with_name("nanyang-divisions.csv")
 

@@ -2,7 +2,7 @@
 
 The diagrams (``bpmn/annual_*.bpmn``) say when something happened — ``record("letter_signed", ...)``,
 ``record("finding", ...)``, ``record("grade_decided", ...)`` — and this module says what it means, inside
-the same transaction as the step (see :mod:`workflows.records`):
+the same transaction as the step (see :mod:`workflows.engine.records`):
 
 * ``letters_issued`` → one ``responsibility_letter`` row and one ``annual_letter`` instance per subordinate
   unit, linked to the cycle (Art. 13, O13.1). Each letter is its own small instance rather than a branch of
@@ -28,9 +28,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows import clock
-from workflows.accountability import CASE_PROCESS, next_case_key
-from workflows.annual_models import (
+from workflows.engine import clock
+from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.models import ProcessInstance
+from workflows.engine.parts import Handler
+from workflows.engine.records import Record
+from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.annual_models import (
     CADRE_ROLES,
     AssessmentResult,
     InspectionFinding,
@@ -38,12 +42,10 @@ from workflows.annual_models import (
     ResponsibilityLetter,
     SalaryListEntry,
 )
-from workflows.models import ProcessInstance
-from workflows.records import Handler, Record
-from workflows.roles import SYSTEM, Actor
+from workflows.regulation.roles import org_of
 
 if TYPE_CHECKING:
-    from workflows.engine import Engine
+    from workflows.engine.core import Engine
 
 CYCLE_PROCESS = "annual_cycle"
 LETTER_PROCESS = "annual_letter"
@@ -143,7 +145,7 @@ def _open_case(
 
 
 def _office_name(engine: Engine, unit_code: str) -> str:
-    node = engine.org.nodes.get(unit_code)
+    node = org_of(engine).nodes.get(unit_code)
     return f"{node.name if node else unit_code}综治办"
 
 
@@ -189,7 +191,7 @@ def _issue_letters(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
                 "year": year,
                 "q1_due": d["due"],
                 "committee_code": committee,
-                "committee_name": engine.org.nodes[committee].name,
+                "committee_name": org_of(engine).nodes[committee].name,
                 "key_tasks": list(d.get("key_tasks") or []),
                 "targets": list(d.get("targets") or []),
                 "security_target_percent": d.get("security_target_percent"),
@@ -222,7 +224,7 @@ def _letter_signed(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
         row.status = "signed"
         row.signed_at = clock.now()
         row.late = bool(row.late or rec.detail.get("late"))
-    node = engine.org.nodes.get(unit)
+    node = org_of(engine).nodes.get(unit)
     if node is not None and node.level == "county":
         cycle = start_cycle(engine, unit, year, parent_instance_id=inst.parent_instance_id)
         if row is not None:
@@ -333,7 +335,7 @@ def _report_referred(engine: Engine, inst: ProcessInstance, rec: Record) -> None
         inst,
         inst.unit_code,
         source="member_unit",
-        reporter=engine.org.nodes[inst.unit_code].name,
+        reporter=org_of(engine).nodes[inst.unit_code].name,
         facts=f"{d.get('title', '')}：{d.get('content', '')}",
         art31_items=[int(i) for i in d.get("art31_items") or [1]],
         origin={"kind": "report_filing", "filing": inst.id},

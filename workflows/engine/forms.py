@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from workflows.errors import FormInvalid, Problem
+from workflows.engine.errors import FormInvalid, Problem
 
 _FORMAT_CHECKER = FormatChecker()
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, false, select, tuple_
 from sqlalchemy.orm import Session
 
-from workflows.models import Task
-from workflows.roles import Actor
+from workflows.engine.actors import Actor
+from workflows.engine.models import Task
 
 
 def visible_tasks(actor: Actor) -> Select[tuple[Task]]:

@@ -10,12 +10,12 @@ registered for its kind, all in the operation's transaction — a failed step re
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.models import ProcessInstance
+from workflows.engine.models import ProcessInstance
 
 # Keys of a record's detail that also update the case summary shown in lists (current level, stage...).
 SUMMARY_KEYS = ("level", "stage", "outcome", "entry_level")
@@ -29,10 +29,6 @@ class Record:
     detail: dict[str, Any]
     element_id: str | None = None
 
-
-# A handler gets the engine (its session, clock, organisation; it may start linked instances), the
-# instance that stated the fact, and the fact.
-Handler = Callable[[Any, ProcessInstance, Record], None]
 
 _collector: ContextVar[list[Record] | None] = ContextVar("record_collector", default=None)
 
@@ -73,6 +69,3 @@ def apply_summary(inst: ProcessInstance, rec: Record) -> None:
     updates = {k: rec.detail[k] for k in SUMMARY_KEYS if k in rec.detail}
     if updates:
         inst.summary = {**(inst.summary or {}), **updates}
-
-
-Handlers = Mapping[str, Handler]

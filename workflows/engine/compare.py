@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from workflows.models import DefinitionVersion
+from workflows.engine.models import DefinitionVersion
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _SKIP = {

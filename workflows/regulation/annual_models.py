@@ -1,6 +1,6 @@
 """Rows of the annual cycle (Art. 13–25): what the supervisor, the assessment and later procedures query
 without loading a workflow. The diagrams state the facts (``record("letter_signed", ...)``);
-:mod:`workflows.annual` turns them into these rows inside the same transaction.
+:mod:`workflows.regulation.annual` turns them into these rows inside the same transaction.
 
 * ``responsibility_letter`` — one per unit and year (目标责任书, Art. 13, O13.1, O13.2): who issued it,
   whether and when the unit's principal leader signed, whether that was after the Q1 deadline, how often
@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workflows.models import Base
+from workflows.engine.models import Base
 
 GRADES = ("excellent", "qualified", "unqualified")
 CADRE_ROLES = ("principal_leader", "in_charge_leader")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows import clock
-from workflows.engine import Engine
-from workflows.legal_time import WorkingCalendar, YearSchedule
-from workflows.models import CalendarSchedule, ProcessInstance
+from workflows.engine import clock
+from workflows.engine.core import Engine
+from workflows.engine.legal_time import WorkingCalendar, YearSchedule
+from workflows.engine.models import CalendarSchedule, ProcessInstance
 
 
 def load_calendar(session: Session) -> WorkingCalendar:

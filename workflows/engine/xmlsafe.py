@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from workflows.errors import Problem
+from workflows.engine.errors import Problem
 
 MAX_BYTES = 2 * 1024 * 1024  # the largest real diagram here is ~60 KB
 

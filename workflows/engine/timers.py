@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.engine import Engine
-from workflows.errors import Conflict, EngineError
-from workflows.models import ProcessInstance
+from workflows.engine.core import Engine
+from workflows.engine.errors import Conflict, EngineError
+from workflows.engine.models import ProcessInstance
 
 log = logging.getLogger(__name__)
 

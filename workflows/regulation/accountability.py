@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows import clock
-from workflows.models import ProcessInstance, Sanction
+from workflows.engine import clock
+from workflows.engine.models import ProcessInstance
+from workflows.regulation.models import Sanction
 
 if TYPE_CHECKING:
-    from workflows.engine import Engine
-from workflows.records import Handler, Record
+    from workflows.engine.core import Engine
+from workflows.engine.parts import Handler
+from workflows.engine.records import Record
 
 
 def _start(kind: str, article: str) -> Handler:

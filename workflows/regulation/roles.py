@@ -15,8 +15,16 @@ unit (multi-instance over units in the annual cycle), otherwise the instance's u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from workflows.engine.actors import Actor
+from workflows.engine.models import OrgUnit
+
+if TYPE_CHECKING:
+    from workflows.engine.core import Engine
 
 ROLES: dict[str, str] = {
     "office_director": "综治办主任",
@@ -102,6 +110,18 @@ class OrgTree:
             raise LaneError("no city-level unit in the organisation tree")
         return self.city_code
 
+    # -- the engine's Lanes protocol (workflows.engine.parts) ------------------------------------------
+    def check(self, lane: str | None) -> None:
+        parse_lane(lane)
+
+    def assign(self, lane: str, unit_code: str) -> tuple[str, str]:
+        parsed = parse_lane(lane)
+        return parsed.role, self.resolve(parsed, unit_code)
+
+    def unit_variables(self, unit_code: str) -> dict[str, Any]:
+        node = self.nodes[unit_code]
+        return {"unit_name": node.name, "unit_level": node.level}
+
     def ancestors(self, code: str) -> list[str]:
         """``code`` and every unit above it up to the city."""
         chain = [code]
@@ -148,25 +168,15 @@ class OrgTree:
             raise LaneError(f"unknown organisation unit {code!r}") from None
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a user id and the (role, organisation) grants they hold."""
-
-    user_id: str
-    grants: frozenset[tuple[str, str]] = field(default_factory=frozenset)
-
-    def holds(self, role: str, org_code: str) -> bool:
-        return (role, org_code) in self.grants
-
-
-SYSTEM = Actor("system")
-
-
 def load_org(session: Any) -> OrgTree:
     """The organisation tree from the ``org_unit`` table."""
-    from sqlalchemy import select
-
-    from workflows.models import OrgUnit
-
     rows = session.scalars(select(OrgUnit))
     return OrgTree({r.code: OrgNode(r.code, r.name, r.level, r.parent_code) for r in rows})
+
+
+def org_of(engine: Engine) -> OrgTree:
+    """The organisation tree an engine was built with (the regulation hands it over as the engine's lanes)."""
+    lanes = engine.parts.lanes
+    if not isinstance(lanes, OrgTree):
+        raise TypeError("this engine was not built by workflows.regulation.wiring")
+    return lanes

@@ -5,7 +5,7 @@ Why these tables:
 * ``definition_version`` / ``definition_file`` — every deploy is an immutable, numbered version holding the
   files as uploaded and the parsed specs serialized once (instances do not carry their spec).
 * ``process_instance`` — running state as JSON plus a ``lock_version`` (compare-and-swap: a concurrent
-  writer gets :class:`~workflows.errors.Conflict`, never a lost update) and an indexed ``next_wake_at``
+  writer gets :class:`~workflows.engine.errors.Conflict`, never a lost update) and an indexed ``next_wake_at``
   so the timer job touches only instances that are due.
 * ``task`` — the projection of user tasks kept in the same transaction as the instance, so inboxes are
   plain indexed queries and never deserialize workflows.
@@ -61,6 +61,9 @@ class Base(DeclarativeBase):
 
 
 class OrgUnit(Base):
+    """An organisation unit: every instance and task belongs to one. The regulation fills the tree and says
+    what the levels mean (Nanyang: city, county, township, city_direct)."""
+
     __tablename__ = "org_unit"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -121,7 +124,7 @@ class ProcessInstance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
     has_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    # What lists show without loading the workflow: current level, stage, outcome (see workflows.records).
+    # What lists show without loading the workflow: current level, stage, outcome (see records.py).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     parent_instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     created_at: Mapped[datetime]
@@ -178,22 +181,6 @@ class InstanceEvent(Base):
     element_id: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class Sanction(Base):
-    """Restrictions in force while a unit is listed (Art. 35, O35.3): no comprehensive honours for the
-    unit; no commendation or promotion for its principal, in-charge and responsible leaders."""
-
-    __tablename__ = "sanction"
-    __table_args__ = (Index("ix_sanction_unit_period", "unit_code", "start_at", "end_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
-    unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
-    kind: Mapped[str] = mapped_column(String(30))  # listing | veto
-    article: Mapped[str] = mapped_column(String(50))
-    start_at: Mapped[datetime]
-    end_at: Mapped[datetime | None]
 
 
 class CalendarSchedule(Base):

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.models import ProcessInstance
+from workflows.engine.models import ProcessInstance
 
 if TYPE_CHECKING:
-    from workflows.engine import Engine
+    from workflows.engine.core import Engine
 
 
 def element_documentation(engine: Engine, version_id: int, process_id: str, element_id: str) -> str:

@@ -13,16 +13,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.annual import CYCLE_PROCESS
-from workflows.annual_models import (
+from workflows.engine.models import InstanceEvent, ProcessInstance
+from workflows.regulation.annual import CYCLE_PROCESS
+from workflows.regulation.annual_models import (
     AssessmentResult,
     InspectionFinding,
     PerformanceRecord,
     ResponsibilityLetter,
     SalaryListEntry,
 )
-from workflows.models import InstanceEvent, ProcessInstance
-from workflows.roles import OrgTree
+from workflows.regulation.roles import OrgTree
 
 
 @dataclass(frozen=True)

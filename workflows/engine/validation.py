@@ -9,7 +9,7 @@ and due-date expression allowed by the sandbox and evaluable. Every problem name
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
-from workflows.errors import Problem
-from workflows.forms import parse_form
-from workflows.roles import LaneError, parse_lane
-from workflows.sandbox import RestrictedEnvironment, check_code
-from workflows.xmlsafe import UnsafeXml, parse_xml
+from workflows.engine.errors import Problem
+from workflows.engine.forms import parse_form
+from workflows.engine.parts import DeployChecks
+from workflows.engine.sandbox import RestrictedEnvironment, check_code
+from workflows.engine.xmlsafe import UnsafeXml, parse_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -148,9 +148,10 @@ def _check_expressions(
 
 def validate_files(
     files: Mapping[str, str | bytes],
-    helpers: Mapping[str, Callable[..., Any]],
+    checks: DeployChecks,
 ) -> ValidatedSet:
     """Validate a set of ``bpmn/*.bpmn`` and ``forms/*.json`` files (paths relative to the project)."""
+    helpers = checks.helpers
     result = ValidatedSet()
     env = RestrictedEnvironment(helpers)
 
@@ -229,7 +230,7 @@ def validate_files(
     for spec in result.specs.values():
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, UserTask):
-                result.problems.extend(_check_user_task(task_spec, where, result.forms, env, helpers))
+                result.problems.extend(_check_user_task(task_spec, where, result.forms, env, checks))
     if result.problems:
         result.specs.clear()
     return result
@@ -240,8 +241,9 @@ def _check_user_task(
     where: Mapping[str, tuple[str, int]],
     forms: Mapping[str, dict[str, Any]],
     env: RestrictedEnvironment,
-    helpers: Mapping[str, object],
+    checks: DeployChecks,
 ) -> list[Problem]:
+    helpers = checks.helpers
     element = task_spec.bpmn_id
     path, line = where.get(element, ("(deploy)", 0))
     problems: list[Problem] = []
@@ -250,8 +252,8 @@ def _check_user_task(
         problems.append(Problem(path, message, line or None, element))
 
     try:
-        parse_lane(task_spec.lane)
-    except LaneError as exc:
+        checks.check_lane(task_spec.lane)
+    except ValueError as exc:
         problem(str(exc))
     props = task_spec.extensions.get("properties", {})
     form = props.get(FORM_PROPERTY)

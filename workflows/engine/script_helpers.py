@@ -12,10 +12,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from workflows import clock
-from workflows.legal_time import CST, WorkingCalendar, add_months
-from workflows.records import record
-from workflows.roles import OrgTree
+from workflows.engine import clock
+from workflows.engine.legal_time import CST, WorkingCalendar, add_months
+from workflows.engine.records import record
 
 
 def _instant(value: str | date | datetime) -> datetime | date:
@@ -29,29 +28,9 @@ def _instant(value: str | date | datetime) -> datetime | date:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=CST)
 
 
-def make_helpers(
-    calendar: WorkingCalendar, org: Callable[[], OrgTree] | None = None
-) -> dict[str, Callable[..., Any]]:
-    """Helpers bound to one calendar (and the organisation tree, read lazily); time comes from the active
-    clock so tests and simulations move it."""
-
-    def subordinate_units(unit_code: str, levels: list[str] | None = None) -> list[str]:
-        """Codes of the units directly under ``unit_code`` (a city's counties and city-direct units, a
-        county's townships), optionally only those of the given levels; sorted, for 层层签订 (Art. 13)."""
-        if org is None:
-            return []
-        tree = org()
-        return sorted(
-            n.code
-            for n in tree.nodes.values()
-            if n.parent_code == unit_code and (not levels or n.level in levels)
-        )
-
-    def name_of_unit(unit_code: str) -> str:
-        if org is None:
-            return unit_code
-        node = org().nodes.get(unit_code)
-        return node.name if node else unit_code
+def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
+    """Helpers bound to one calendar; time comes from the active clock so tests and simulations move it.
+    A regulation adds its own (e.g. the units below a unit) through ``EngineParts.helpers``."""
 
     def now() -> str:
         """The current instant, +08:00."""
@@ -90,6 +69,4 @@ def make_helpers(
         "date_of": date_of,
         "before": before,
         "record": record,
-        "subordinate_units": subordinate_units,
-        "name_of_unit": name_of_unit,
     }

@@ -15,12 +15,12 @@ from typing import Any
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.definitions import LoadedVersion
-from workflows.engine import Engine
-from workflows.errors import EngineError, NotFound
-from workflows.models import DefinitionVersion, ProcessInstance
-from workflows.roles import Actor
-from workflows.serializer import serializer
+from workflows.engine.actors import Actor
+from workflows.engine.core import Engine
+from workflows.engine.definitions import LoadedVersion
+from workflows.engine.errors import EngineError, NotFound
+from workflows.engine.models import DefinitionVersion, ProcessInstance
+from workflows.engine.serializer import serializer
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 

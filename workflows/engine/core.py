@@ -4,7 +4,7 @@ Each public method is one unit of work on one instance inside the caller's trans
 instance (state JSON + cached spec), checks what SpiffWorkflow does not (task READY, caller holds the role in
 the task's organisation, form data valid), advances the workflow, and writes back the state, the task
 projection, the next wake-up time and the working-file events. It flushes; the caller commits. A concurrent
-writer is detected by the instance's ``lock_version`` and reported as :class:`~workflows.errors.Conflict`.
+writer is detected by the instance's ``lock_version`` and reported as :class:`~.errors.Conflict`.
 """
 
 from __future__ import annotations
@@ -24,22 +24,28 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflows import clock as clockmod
-from workflows import records as recordsmod
-from workflows.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
-from workflows.annual import ANNUAL_HANDLERS
-from workflows.clock import Clock, SystemClock
-from workflows.definitions import LoadedVersion, SpecCache, latest_version_with
-from workflows.errors import Conflict, FormInvalid, NotAuthorized, NotFound, ProcessFailed, TaskNotReady
-from workflows.forms import validate_submission
-from workflows.legal_time import WorkingCalendar
-from workflows.models import InstanceEvent, ProcessInstance, Task
-from workflows.projection import due, remind_at, store_records, sync_tasks
-from workflows.roles import SYSTEM, Actor, OrgTree, load_org
-from workflows.sandbox import RestrictedEnvironment
-from workflows.script_helpers import make_helpers
-from workflows.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
-from workflows.serializer import serializer
+from workflows.engine import clock as clockmod
+from workflows.engine import records as recordsmod
+from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.clock import Clock, SystemClock
+from workflows.engine.definitions import LoadedVersion, SpecCache, latest_version_with
+from workflows.engine.errors import (
+    Conflict,
+    FormInvalid,
+    NotAuthorized,
+    NotFound,
+    ProcessFailed,
+    TaskNotReady,
+)
+from workflows.engine.forms import validate_submission
+from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.parts import DeployChecks, EngineParts
+from workflows.engine.projection import TaskProjection
+from workflows.engine.sandbox import RestrictedEnvironment
+from workflows.engine.script_helpers import make_helpers
+from workflows.engine.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
+from workflows.engine.serializer import serializer
 
 
 class Engine:
@@ -47,30 +53,30 @@ class Engine:
         self,
         session: Session,
         calendar: WorkingCalendar,
+        parts: EngineParts,
         *,
         clock: Clock | None = None,
         spec_cache: SpecCache | None = None,
-        org: OrgTree | None = None,
-        handlers: recordsmod.Handlers | None = None,
         reminder_working_days: int = 3,
     ) -> None:
         clockmod.install_spiff_clock()
         self.session = session
         self.calendar = calendar
+        self.parts = parts
         self.clock = clock or SystemClock()
         self.specs = spec_cache or SpecCache()
-        self.helpers = make_helpers(calendar, lambda: self.org)
+        self.helpers = {**make_helpers(calendar), **parts.helpers}
         self.script_engine = ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
-        self._org = org
-        self.handlers = {**ACCOUNTABILITY_HANDLERS, **ANNUAL_HANDLERS} if handlers is None else handlers
         self.reminder_working_days = reminder_working_days
+        self.projection = TaskProjection(
+            session, parts.lanes, self.script_engine.evaluate, calendar, reminder_working_days, self.event
+        )
 
     # -- context ----------------------------------------------------------------------------------------
     @property
-    def org(self) -> OrgTree:
-        if self._org is None:
-            self._org = load_org(self.session)
-        return self._org
+    def checks(self) -> DeployChecks:
+        """What deploy-time validation needs: every helper a script may call, and the lane check."""
+        return DeployChecks(self.helpers, self.parts.lanes.check)
 
     @contextmanager
     def _running(self) -> Iterator[None]:
@@ -98,21 +104,18 @@ class Engine:
         parent_instance_id: int | None = None,
     ) -> ProcessInstance:
         """Start ``process_id`` on the newest version that has it, for the case's unit."""
-        if unit_code not in self.org.nodes:
-            raise NotFound(f"unknown organisation unit {unit_code!r}")
+        try:
+            unit_variables = self.parts.lanes.unit_variables(unit_code)
+        except KeyError:
+            raise NotFound(f"unknown organisation unit {unit_code!r}") from None
         version = latest_version_with(self.session, process_id)
         loaded = self.specs.get(self.session, version.id)
         with self._running():
             now = clockmod.now()
             wf = BpmnWorkflow(loaded.specs[process_id], loaded.specs, script_engine=self.script_engine)
             start = wf.get_tasks(state=TaskState.READY)[0]
-            unit = self.org.nodes[unit_code]
             start.data.update(
-                dict(data or {}),
-                unit_code=unit_code,
-                unit_name=unit.name,
-                unit_level=unit.level,
-                business_key=business_key,
+                dict(data or {}), **unit_variables, unit_code=unit_code, business_key=business_key
             )
             inst = ProcessInstance(
                 version_id=version.id,
@@ -295,8 +298,8 @@ class Engine:
             for row in self.ready_tasks(inst.id):
                 if row.due_provisional:
                     spiff_task = wf.get_task_from_id(UUID(row.id))
-                    row.due_at, row.due_provisional = due(self, spiff_task)
-                    row.remind_at = remind_at(self, row.due_at)
+                    row.due_at, row.due_provisional = self.projection.due(spiff_task)
+                    row.remind_at = self.projection.remind_at(row.due_at)
                     changed[row.element_id] = row.due_at.isoformat() if row.due_at else ""
             self.event(inst, SYSTEM, "deadlines_recomputed", detail={"changed": changed})
             self._advance(inst, wf, loaded, SYSTEM)
@@ -320,13 +323,13 @@ class Engine:
             for tid in sorted(fired_from - still):
                 task = wf.get_task_from_id(UUID(tid))
                 self.event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
-        store_records(self, inst, actor)  # facts the scripts stated come before the tasks they led to
+        self._store_records(inst, actor)  # facts the scripts stated come before the tasks they led to
         with self.session.no_autoflush:  # handlers above may query; from here on, one flush at the end
             self._write_back(inst, wf, actor, now)
         self.session.flush()
 
     def _write_back(self, inst: ProcessInstance, wf: BpmnWorkflow, actor: Actor, now: datetime) -> None:
-        open_rows = sync_tasks(self, inst, wf, now)
+        open_rows = self.projection.sync(inst, wf, now)
         wakes: list[datetime] = []
         provisional = any(row.due_provisional for row in open_rows)
         for task in wf.get_tasks(state=TaskState.WAITING):
@@ -345,6 +348,17 @@ class Engine:
         inst.state_json = serializer().state_to_json(wf)
         inst.updated_at = now
         flag_modified(inst, "state_json")  # always write, so every step is checked against lock_version
+
+    def _store_records(self, inst: ProcessInstance, actor: Actor) -> None:
+        """Facts the scripts stated go to the working file, the case summary, and their handlers."""
+        collected = recordsmod.pending()
+        for rec in collected:
+            self.event(inst, actor, rec.kind, detail=rec.detail)
+            recordsmod.apply_summary(inst, rec)
+            handler = self.parts.handlers.get(rec.kind)
+            if handler is not None:
+                handler(self, inst, rec)
+        collected.clear()
 
     def event(
         self,

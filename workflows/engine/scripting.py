@@ -1,4 +1,4 @@
-"""The script engine every instance runs with: SpiffWorkflow's, sandboxed (workflows.sandbox), noting in
+"""The script engine every instance runs with: SpiffWorkflow's, sandboxed (sandbox.py), noting in
 a task's internal data when a deadline it computed rests on a year without an official holiday schedule."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.legal_time import WorkingCalendar
-from workflows.sandbox import RestrictedEnvironment
+from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.sandbox import RestrictedEnvironment
 
 PROVISIONAL_KEY = "provisional_years"
 

@@ -19,11 +19,12 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows import clock
-from workflows.errors import DefinitionInvalid, NotFound
-from workflows.models import DefinitionFile, DefinitionVersion
-from workflows.serializer import serializer
-from workflows.validation import validate_files
+from workflows.engine import clock
+from workflows.engine.errors import DefinitionInvalid, NotFound
+from workflows.engine.models import DefinitionFile, DefinitionVersion
+from workflows.engine.parts import DeployChecks
+from workflows.engine.serializer import serializer
+from workflows.engine.validation import validate_files
 
 
 def read_project_files(root: Path) -> dict[str, str]:
@@ -45,7 +46,7 @@ def content_hash(files: Mapping[str, str]) -> str:
 def deploy(
     session: Session,
     files: Mapping[str, str | bytes],
-    helpers: Mapping[str, Any],
+    checks: DeployChecks,
     *,
     created_by: str,
     comment: str = "",
@@ -57,11 +58,11 @@ def deploy(
             try:
                 content = content.decode("utf-8")
             except UnicodeDecodeError:
-                from workflows.errors import Problem
+                from workflows.engine.errors import Problem
 
                 raise DefinitionInvalid([Problem(path, "file is not UTF-8 text")]) from None
         texts[path] = content
-    checked = validate_files(texts, helpers)
+    checked = validate_files(texts, checks)
     if checked.problems:
         raise DefinitionInvalid(checked.problems)
 

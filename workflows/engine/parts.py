@@ -1,0 +1,51 @@
+"""What a regulation hands the engine when it is built: the engine is generic and imports no domain.
+
+* a :class:`Lanes` object: which lane names are valid (deploy time), who works a task in a lane for a unit
+  (run time), and the variables a new instance gets for its unit;
+* record handlers: what a fact stated by a script (``record("listing_started")``) means as rows;
+* extra script helpers (e.g. the units below a unit), next to the engine's own time helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from workflows.engine.core import Engine
+    from workflows.engine.models import ProcessInstance
+    from workflows.engine.records import Record
+
+
+class Lanes(Protocol):
+    """A regulation's reading of lane names and organisation units."""
+
+    def check(self, lane: str | None) -> None:
+        """Raise ``ValueError`` with a message a designer can act on when ``lane`` is not valid."""
+
+    def assign(self, lane: str, unit_code: str) -> tuple[str, str]:
+        """The (role, organisation code) whose holders work a task in ``lane`` for ``unit_code``."""
+
+    def unit_variables(self, unit_code: str) -> dict[str, Any]:
+        """Variables a new instance for ``unit_code`` starts with; ``KeyError`` for an unknown unit."""
+
+
+# A handler gets the engine (session, clock; it may start linked instances), the instance that stated the
+# fact, and the fact.
+Handler = Callable[["Engine", "ProcessInstance", "Record"], None]
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    lanes: Lanes
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeployChecks:
+    """What deploy-time validation needs from the engine: every script helper and the lane check."""
+
+    helpers: Mapping[str, Callable[..., Any]]
+    check_lane: Callable[[str | None], None]

@@ -1,0 +1,50 @@
+"""The one place the regulation and the engine meet: build an :class:`Engine` with Nanyang's parts.
+
+The engine is generic; this module hands it the organisation tree as its lanes (``role@scope`` resolution,
+unit variables), the record handlers of accountability (Ch. 5) and the annual cycle (Art. 7–25), and the
+script helpers that know the organisation. ``app/runtime.py``, the CLI, the scripts and the tests all build
+engines here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from workflows.engine.clock import Clock
+from workflows.engine.core import Engine
+from workflows.engine.definitions import SpecCache
+from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.parts import EngineParts
+from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
+from workflows.regulation.annual import ANNUAL_HANDLERS
+from workflows.regulation.helpers import organisation_helpers
+from workflows.regulation.roles import OrgTree, load_org
+
+
+def regulation_parts(org: OrgTree) -> EngineParts:
+    return EngineParts(
+        lanes=org,
+        handlers={**ACCOUNTABILITY_HANDLERS, **ANNUAL_HANDLERS},
+        helpers=organisation_helpers(org),
+    )
+
+
+def build_engine(
+    session: Session,
+    calendar: WorkingCalendar,
+    *,
+    clock: Clock | None = None,
+    spec_cache: SpecCache | None = None,
+    org: OrgTree | None = None,
+    reminder_working_days: int = 3,
+) -> Engine:
+    """An engine for ``session`` with the regulation's parts; the organisation is read from the database
+    unless given (callers that build many engines load it once)."""
+    return Engine(
+        session,
+        calendar,
+        regulation_parts(org if org is not None else load_org(session)),
+        clock=clock,
+        spec_cache=spec_cache,
+        reminder_working_days=reminder_working_days,
+    )

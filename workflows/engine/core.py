@@ -9,8 +9,9 @@ writer is detected by the instance's ``lock_version`` and reported as :class:`~.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -40,12 +41,21 @@ from workflows.engine.errors import (
 from workflows.engine.forms import validate_submission
 from workflows.engine.legal_time import WorkingCalendar
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.parts import DeployChecks, EngineParts
+from workflows.engine.parts import DeployChecks, Lanes
 from workflows.engine.projection import TaskProjection
 from workflows.engine.sandbox import RestrictedEnvironment
 from workflows.engine.script_helpers import make_helpers
 from workflows.engine.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
 from workflows.engine.serializer import serializer
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    """What a regulation hands the engine: its lanes, what recorded facts mean, extra script helpers."""
+
+    lanes: Lanes
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -381,3 +391,8 @@ class Engine:
                 detail=detail or {},
             )
         )
+
+
+# A handler gets the engine (session, clock; it may start linked instances), the instance that stated the
+# fact, and the fact. Handlers flush, never commit.
+Handler = Callable[[Engine, ProcessInstance, recordsmod.Record], None]

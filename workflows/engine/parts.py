@@ -1,4 +1,4 @@
-"""What a regulation hands the engine when it is built: the engine is generic and imports no domain.
+"""The shapes of what a regulation hands the engine (``core.EngineParts``); the engine imports no domain.
 
 * a :class:`Lanes` object: which lane names are valid (deploy time), who works a task in a lane for a unit
   (run time), and the variables a new instance gets for its unit;
@@ -9,13 +9,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from workflows.engine.core import Engine
-    from workflows.engine.models import ProcessInstance
-    from workflows.engine.records import Record
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 
 class Lanes(Protocol):
@@ -29,18 +24,6 @@ class Lanes(Protocol):
 
     def unit_variables(self, unit_code: str) -> dict[str, Any]:
         """Variables a new instance for ``unit_code`` starts with; ``KeyError`` for an unknown unit."""
-
-
-# A handler gets the engine (session, clock; it may start linked instances), the instance that stated the
-# fact, and the fact.
-Handler = Callable[["Engine", "ProcessInstance", "Record"], None]
-
-
-@dataclass(frozen=True)
-class EngineParts:
-    lanes: Lanes
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
-    helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

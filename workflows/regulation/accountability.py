@@ -5,19 +5,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine import clock
+from workflows.engine.core import Engine, Handler
 from workflows.engine.models import ProcessInstance
-from workflows.regulation.models import Sanction
-
-if TYPE_CHECKING:
-    from workflows.engine.core import Engine
-from workflows.engine.parts import Handler
 from workflows.engine.records import Record
+from workflows.regulation.models import Sanction
 
 
 def _start(kind: str, article: str) -> Handler:

@@ -23,15 +23,15 @@ Handlers get the engine (session, clock, organisation) and never commit.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.engine import clock
 from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.core import Engine, Handler
 from workflows.engine.models import ProcessInstance
-from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.accountability import CASE_PROCESS, next_case_key
 from workflows.regulation.annual_models import (
@@ -43,9 +43,6 @@ from workflows.regulation.annual_models import (
     SalaryListEntry,
 )
 from workflows.regulation.roles import org_of
-
-if TYPE_CHECKING:
-    from workflows.engine.core import Engine
 
 CYCLE_PROCESS = "annual_cycle"
 LETTER_PROCESS = "annual_letter"

@@ -3,7 +3,7 @@
 
 Usage: scripts/layout_bpmn.py FILE [FILE...]
 
-Hand-written diagrams have no layout, and bpmn-js shows nothing without one; see workflows/bpmn_layout.py.
+Hand-written diagrams have no layout, and bpmn-js shows nothing without one; see scripts/bpmn_layout/.
 A file is only written when its content changes, so running this over every diagram is harmless.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflows.bpmn_layout import LayoutError, layout
+from scripts.bpmn_layout import LayoutError, layout
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from workflows.bpmn_layout import LayoutError, layout
+from scripts.bpmn_layout import LayoutError, layout
+from workflows.engine.xmlsafe import MAX_BYTES, UnsafeXml
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = {
@@ -20,6 +21,7 @@ NS = {
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",
 }
+BPMN_NS = NS["bpmn"].encode()
 FLOW_NODES = (
     "startEvent",
     "endEvent",
@@ -394,6 +396,35 @@ def test_collaboration_with_existing_diagram_and_message_flows() -> None:
 def test_refuses_what_is_not_a_bpmn_file(data: bytes) -> None:
     with pytest.raises(LayoutError):
         layout(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'<!DOCTYPE d [<!ENTITY e "x">]><definitions xmlns="' + BPMN_NS + b'">&e;</definitions>', "DOCTYPE"),
+        (b'<definitions xmlns="' + BPMN_NS + b'">' + b" " * MAX_BYTES + b"</definitions>", "limit"),
+    ],
+)
+def test_input_goes_through_the_hardened_parser(data: bytes, message: str) -> None:
+    with pytest.raises(LayoutError, match=message) as refused:
+        layout(data)
+    assert isinstance(refused.value.__cause__, UnsafeXml)
+
+
+def test_designer_template_is_laid_out() -> None:
+    """The process designer's starting diagram is checked in with its DI, the one this tool draws."""
+    template = (ROOT / "app" / "designer" / "new_process.bpmn").read_bytes()
+    assert layout(template) == template
+    root = _parse(template)
+    pid = "__PROCESS_ID__"
+    assert set(_shapes(root)) == {
+        f"Participant_{pid}",
+        f"Lane_{pid}_office",
+        f"Start_{pid}",
+        f"handle_{pid}",
+        f"End_{pid}",
+    }
+    assert set(_edges(root)) == {f"Flow_{pid}_1", f"Flow_{pid}_2"}
 
 
 def test_script_rewrites_files_in_place(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ import json
 import re
 import zipfile
 from functools import wraps
+from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,7 +29,6 @@ from app.designer.services import (
 from app.extensions import db
 from app.inbox.formrender import build_fields
 from app.runtime import engine
-from workflows.bpmn_layout import layout
 from workflows.engine.compare import compare
 from workflows.engine.errors import DefinitionInvalid, EngineError
 from workflows.engine.forms import parse_form
@@ -108,44 +109,25 @@ def edit(number: int, path: str):  # type: ignore[no-untyped-def]
     return render_template("designer/modeler.html", xml=xml, **_editor_context(number, path))
 
 
-NEW_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Defs_{pid}"
-  targetNamespace="http://nanyang.gov.cn/governance">
-  <bpmn:collaboration id="Collab_{pid}">
-    <bpmn:participant id="Participant_{pid}" name="{name}" processRef="{pid}"/>
-  </bpmn:collaboration>
-  <bpmn:process id="{pid}" name="{name}" isExecutable="true">
-    <bpmn:documentation>Art. ?: what this procedure implements.</bpmn:documentation>
-    <bpmn:laneSet id="LaneSet_{pid}">
-      <bpmn:lane id="Lane_{pid}_office" name="office_director@upper">
-        <bpmn:flowNodeRef>Start_{pid}</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>propose_{pid}</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>EndEvent_{pid}</bpmn:flowNodeRef>
-      </bpmn:lane>
-      <bpmn:lane id="Lane_{pid}_committee" name="committee_director@upper">
-        <bpmn:flowNodeRef>approve_{pid}</bpmn:flowNodeRef>
-      </bpmn:lane>
-      <bpmn:lane id="Lane_{pid}_unit" name="unit_principal_leader@own"/>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="Start_{pid}"/>
-    <bpmn:sequenceFlow id="Flow_{pid}_1" sourceRef="Start_{pid}" targetRef="propose_{pid}"/>
-    <bpmn:userTask id="propose_{pid}" name="综治办提出意见">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="formJsonSchemaFilename" value="level_proposal.json"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="Flow_{pid}_2" sourceRef="propose_{pid}" targetRef="approve_{pid}"/>
-    <bpmn:userTask id="approve_{pid}" name="综治委审批">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="formJsonSchemaFilename" value="level_approval.json"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-    </bpmn:userTask>
-    <bpmn:sequenceFlow id="Flow_{pid}_3" sourceRef="approve_{pid}" targetRef="EndEvent_{pid}"/>
-    <bpmn:endEvent id="EndEvent_{pid}"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+# The starting diagram of "new procedure", laid out already (regenerate its DI with scripts/layout_bpmn.py
+# after editing it): one lane office_staff@own with a start event, a user task and an end event.
+NEW_PROCESS_TEMPLATE = Path(__file__).with_name("new_process.bpmn")
+_PLACEHOLDER = re.compile(r"__PROCESS_(ID|NAME)__")
+# What XML 1.0 does not allow in a document: controls other than tab/newline/return, U+FFFE, U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _new_process_xml(pid: str, name: str) -> str:
+    """The template with its placeholders filled in, in one pass (a value is never substituted again).
+
+    ``pid`` has matched ``[a-z][a-z0-9_]{2,60}``, so it is an XML NCName and every id built from it is one;
+    ``name`` (the process id if empty) goes into attributes: characters XML cannot hold are dropped, runs of
+    whitespace become one space, and the rest is escaped.
+    """
+    name = " ".join(_NOT_XML.sub("", name).split()) or pid
+    values = {"ID": pid, "NAME": escape(name, {'"': "&quot;"})}
+    template = NEW_PROCESS_TEMPLATE.read_text(encoding="utf-8")
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
 @bp.get("/new")
@@ -155,8 +137,7 @@ def new_diagram():  # type: ignore[no-untyped-def]
     if not re.fullmatch(r"[a-z][a-z0-9_]{2,60}", pid):
         flash(_("流程标识须为小写字母、数字和下划线"), "error")
         return redirect(url_for("designer.designer_home"))
-    name = request.args.get("name", "").strip() or pid
-    xml = layout(NEW_TEMPLATE.format(pid=pid, name=name.replace("<", "").replace("&", "")).encode()).decode()
+    xml = _new_process_xml(pid, request.args.get("name", ""))
     newest = db.session.scalar(select(DefinitionVersion.number).order_by(DefinitionVersion.number.desc()))
     return render_template("designer/modeler.html", xml=xml, **_editor_context(newest, f"bpmn/{pid}.bpmn"))
 

@@ -4,6 +4,7 @@
 * ``workflows.engine`` never imports ``workflows.regulation`` (the regulation hands the engine its parts);
 * no import circle between modules of ``workflows/``, counting imports under ``TYPE_CHECKING`` and inside
   functions;
+* ``app/`` and ``workflows/`` never import ``scripts`` (the layout tool, benchmarks);
 * no module of ``app/`` or ``workflows/`` over 400 lines.
 """
 
@@ -102,6 +103,16 @@ def test_engine_never_imports_the_regulation() -> None:
         module: sorted(i for i in imports if i.startswith("workflows.regulation"))
         for module, imports in _all_imports("workflows").items()
         if module.startswith("workflows.engine")
+    }
+    assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_runtime_never_imports_the_scripts() -> None:
+    """The layout tool and the benchmarks are developer tools: the served application does not load them."""
+    offenders = {
+        module: sorted(i for i in imports if i.split(".")[0] == "scripts")
+        for top in ("app", "workflows")
+        for module, imports in _all_imports(top).items()
     }
     assert {m: i for m, i in offenders.items() if i} == {}
 

@@ -8,7 +8,8 @@ from flask_wtf.csrf import generate_csrf
 
 from app.api import bp
 from app.api.errors import error_response
-from app.api.schemas import LoginSchema, MeSchema
+from app.api.openapi import doc
+from app.api.schemas import LoginSchema, MeSchema, StatusSchema
 from app.auth.services import authenticate
 from app.extensions import csrf, db
 
@@ -26,6 +27,13 @@ def _me() -> dict[str, object]:
 
 
 @bp.post("/auth/login")
+@doc(
+    "Log in (session cookie); returns the user and a CSRF token",
+    body=LoginSchema,
+    response=MeSchema,
+    errors=(401,),
+    public=True,
+)
 @csrf.exempt  # a cross-site JSON POST needs a CORS preflight we never grant; everything after is protected
 def login():  # type: ignore[no-untyped-def]
     creds = LoginSchema().load(request.get_json(silent=True) or {})
@@ -37,13 +45,15 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/auth/logout")
+@doc("Log out", response=StatusSchema)
 @login_required
 def logout():  # type: ignore[no-untyped-def]
     logout_user()
-    return {"status": "logged_out"}
+    return StatusSchema().dump({"status": "logged_out"})
 
 
 @bp.get("/auth/me")
+@doc("Current user, grants and CSRF token", response=MeSchema)
 @login_required
 def me():  # type: ignore[no-untyped-def]
     return _me()

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import login_required
-from marshmallow import Schema, fields, validate
 
 from app.api import bp
+from app.api.openapi import doc
+from app.api.schemas import (
+    ComparisonSchema,
+    DeployResultSchema,
+    DeploySchema,
+    MigrationResultSchema,
+    MigrationSchema,
+    UploadSchema,
+)
 from app.auth import current_actor
 from app.designer.services import MigrationRequest, deploy_changes, require_designer, run_migration
 from app.designer.services import version_by_number as by_number
@@ -16,22 +24,15 @@ from app.runtime import engine
 from workflows.engine.compare import compare
 
 
-class DeploySchema(Schema):
-    files = fields.Dict(
-        keys=fields.String(), values=fields.String(), required=True, validate=validate.Length(min=1)
-    )
-    comment = fields.String(load_default="")
-    base = fields.Integer(load_default=None, allow_none=True)
-
-
-class MigrationSchema(Schema):
-    to_version = fields.Integer(required=True)
-    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True)
-    process_id = fields.String(load_default=None, allow_none=True)
-    dry_run = fields.Boolean(load_default=True)
-
-
 @bp.post("/definitions")
+@doc(
+    "Deploy or upload BPMN/forms as a new version (designers); 422 lists the problems by file and element",
+    body=DeploySchema,
+    multipart=UploadSchema,
+    response=DeployResultSchema,
+    status=201,
+    errors=(403, 404, 422),
+)
 @login_required
 def upload_definitions():  # type: ignore[no-untyped-def]
     """JSON ``{"files": {"bpmn/x.bpmn": "<xml…>"}, "comment": …}`` or multipart ``files`` (.bpmn/.json)."""
@@ -46,21 +47,32 @@ def upload_definitions():  # type: ignore[no-untyped-def]
         changes, comment, base = body["files"], body["comment"], body["base"]
     version = deploy_changes(engine(), current_actor(), changes, comment, base=base, action="upload")
     db.session.commit()
-    return {"version": version.number, "processes": version.process_ids}, 201
+    return DeployResultSchema().dump({"version": version.number, "processes": version.process_ids}), 201
 
 
 @bp.get("/definitions/<int:old>/compare/<int:new>")
+@doc(
+    "Elements added, removed and renamed between two versions (designers)",
+    response=ComparisonSchema,
+    errors=(403, 404),
+)
 @login_required
 def compare_definitions(old: int, new: int):  # type: ignore[no-untyped-def]
     eng = engine()
     require_designer(current_actor())
-    return {"changes": compare(by_number(eng, old), by_number(eng, new))}
+    return ComparisonSchema().dump({"changes": compare(by_number(eng, old), by_number(eng, new))})
 
 
 @bp.post("/migrations")
+@doc(
+    "Plan (dry_run) or run the migration of running instances to a version (designers)",
+    body=MigrationSchema,
+    response=MigrationResultSchema,
+    errors=(403, 404),
+)
 @login_required
 def migrations():  # type: ignore[no-untyped-def]
     body = MigrationSchema().load(request.get_json(silent=True) or {})
     results = run_migration(engine(), current_actor(), MigrationRequest(**body))
     db.session.commit()
-    return {"dry_run": body["dry_run"], "results": results}
+    return MigrationResultSchema().dump({"dry_run": body["dry_run"], "results": results})

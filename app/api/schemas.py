@@ -13,7 +13,12 @@ from workflows.engine.legal_time import to_cst
 
 
 class CstDateTime(fields.AwareDateTime):
-    """Instants are written with the +08:00 offset: deadlines are Nanyang times (DOMAIN.md, "Time")."""
+    """Instants are written with the +08:00 offset: deadlines are Nanyang times (DOMAIN.md, "Time"). The one
+    datetime format of the API: every instant in a response goes through this field."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"description": "ISO 8601 with the +08:00 offset", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else super()._serialize(to_cst(value), attr, obj, **kwargs)
@@ -69,21 +74,28 @@ class TaskPageSchema(Schema):
 
 class CompleteTaskSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the form's fields"})
-
-
-class ReportSchema(Schema):
-    """A written report opening a case (Art. 38): the intake form's fields, prefilled for the office."""
-
-    unit_code = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    source = fields.String(
-        required=True,
-        validate=validate.OneOf(["member_unit", "other_unit", "individual", "assessment", "inspection"]),
+    comment = fields.String(
+        load_default="", validate=validate.Length(max=2000), metadata={"description": "审批意见, on file"}
     )
-    reporter = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    art31_items = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=9)), required=True, validate=validate.Length(min=1)
+
+
+class SendBackSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TransferSchema(Schema):
+    to = fields.String(
+        required=True, validate=validate.Length(min=1, max=80), metadata={"description": "username"}
     )
-    facts = fields.String(required=True, validate=validate.Length(min=10, max=5000))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class UrgeSchema(Schema):
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class CommentSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
 class DeadlineSchema(Schema):
@@ -134,6 +146,13 @@ class CaseRowSchema(Schema):
     updated_at = CstDateTime()
 
 
+class CompletionSchema(Schema):
+    case = fields.Nested(CaseRowSchema)
+    next_tasks = fields.List(
+        fields.Nested(TaskSchema), metadata={"description": "the caller's next tasks here"}
+    )
+
+
 class CasePageSchema(Schema):
     items = fields.List(fields.Nested(CaseRowSchema))
     total = fields.Integer()
@@ -163,7 +182,108 @@ class TaskQuerySchema(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+class ProblemSchema(Schema):
+    file = fields.String()
+    line = fields.Integer(allow_none=True)
+    element = fields.String(allow_none=True)
+    message = fields.String()
+
+
 class ErrorSchema(Schema):
     error = fields.String(metadata={"description": "machine-readable code"})
     message = fields.String()
     errors = fields.Dict(metadata={"description": "field → messages, for invalid input"})
+    problems = fields.List(
+        fields.Nested(ProblemSchema), metadata={"description": "where a deploy was refused (422)"}
+    )
+
+
+class StatusSchema(Schema):
+    status = fields.String()
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    now = CstDateTime()
+
+
+# Definitions and migrations (designers)
+
+
+class DeploySchema(Schema):
+    files = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "path (bpmn/<name>.bpmn or forms/<name>.json) → content"},
+    )
+    comment = fields.String(load_default="")
+    base = fields.Integer(
+        load_default=None, allow_none=True, metadata={"description": "version to build on (default: newest)"}
+    )
+
+
+class UploadSchema(Schema):
+    """The multipart form of the same upload, as a desktop modeller's files (.bpmn/.json)."""
+
+    files = fields.List(fields.Raw(metadata={"type": "string", "format": "binary"}), required=True)
+    comment = fields.String()
+
+
+class DeployResultSchema(Schema):
+    version = fields.Integer()
+    processes = fields.List(fields.String())
+
+
+class DefinitionVersionSchema(Schema):
+    number = fields.Integer()
+    created_at = CstDateTime()
+    created_by = fields.String()
+    processes = fields.List(fields.String())
+    files = fields.List(fields.String(), metadata={"description": "paths"})
+
+
+class ElementChangeSchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    name = fields.String()
+    old = fields.String(metadata={"description": "renamed: the old name"})
+    new = fields.String(metadata={"description": "renamed: the new name"})
+
+
+class FileChangesSchema(Schema):
+    path = fields.String()
+    status = fields.String(validate=validate.OneOf(["added", "removed", "changed", "unchanged"]))
+    added = fields.List(fields.Nested(ElementChangeSchema))
+    removed = fields.List(fields.Nested(ElementChangeSchema))
+    renamed = fields.List(fields.Nested(ElementChangeSchema))
+    content_changed = fields.Boolean()
+
+
+class ComparisonSchema(Schema):
+    changes = fields.List(fields.Nested(FileChangesSchema))
+
+
+class MigrationSchema(Schema):
+    to_version = fields.Integer(required=True)
+    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True)
+    process_id = fields.String(load_default=None, allow_none=True)
+    dry_run = fields.Boolean(load_default=True)
+
+
+class MigrationPlanSchema(Schema):
+    instance_id = fields.Integer()
+    business_key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    can_migrate = fields.Boolean()
+    reasons = fields.List(fields.String())
+    changed = fields.List(fields.String(), metadata={"description": "element ids whose definition changed"})
+    removed = fields.List(fields.String(), metadata={"description": "element ids gone in the new version"})
+    migrated = fields.Boolean()
+
+
+class MigrationResultSchema(Schema):
+    dry_run = fields.Boolean()
+    results = fields.List(fields.Nested(MigrationPlanSchema))

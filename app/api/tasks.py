@@ -1,22 +1,37 @@
-"""My tasks and acting on them (complete, claim, release)."""
+"""My tasks and acting on them: complete, claim, release, send back (驳回), transfer (转办), urge (催办),
+comment. The same services as the web pages (app/inbox/services.py), so both leave the same working file."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import request
 from flask_login import login_required
 from sqlalchemy import func, select
 
 from app.api import bp
-from app.api.schemas import CompleteTaskSchema, TaskPageSchema, TaskQuerySchema
+from app.api.openapi import doc
+from app.api.schemas import (
+    CommentSchema,
+    CompleteTaskSchema,
+    CompletionSchema,
+    SendBackSchema,
+    TaskPageSchema,
+    TaskQuerySchema,
+    TaskSchema,
+    TransferSchema,
+    UrgeSchema,
+)
 from app.auth import current_actor
 from app.cases.services import case_row
 from app.extensions import db
+from app.inbox import services
 from app.runtime import engine
 from workflows.engine.inbox import COLOURS, deadline_status, visible_tasks
 from workflows.engine.models import Task
 
 
-def _with_status(task: Task, now):  # type: ignore[no-untyped-def]
+def _with_status(task: Task, now: Any) -> dict[str, Any]:
     status = deadline_status(task.due_at, task.remind_at, now)
     return {
         **{c.key: getattr(task, c.key) for c in Task.__table__.columns},
@@ -25,7 +40,17 @@ def _with_status(task: Task, now):  # type: ignore[no-untyped-def]
     }
 
 
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 @bp.get("/tasks")
+@doc(
+    "Open tasks the caller may work (role and organisation scope)",
+    query=TaskQuerySchema,
+    response=TaskPageSchema,
+)
 @login_required
 def list_tasks():  # type: ignore[no-untyped-def]
     args = TaskQuerySchema().load(request.args)
@@ -49,28 +74,88 @@ def list_tasks():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/tasks/<task_id>/complete")
+@doc(
+    "Complete a READY task with its form data and a comment; the case and the caller's next tasks",
+    body=CompleteTaskSchema,
+    response=CompletionSchema,
+    errors=(403, 404, 409, 422),
+)
 @login_required
 def complete_task(task_id: str):  # type: ignore[no-untyped-def]
-    body = CompleteTaskSchema().load(request.get_json(silent=True) or {})
+    body = CompleteTaskSchema().load(_body())
     eng = engine()
-    inst = eng.complete_task(task_id, body["data"], current_actor())
+    done = services.complete_task(eng, current_actor(), task_id, body["data"], body["comment"])
+    now = eng.now()
+    result = {
+        "case": case_row(eng, done.instance, now),
+        "next_tasks": [_with_status(t, now) for t in done.next_tasks],
+    }
     db.session.commit()
-    return {"case": case_row(eng, inst, eng.now())}
+    return CompletionSchema().dump(result)
+
+
+def _task_action(task_id: str, run: Any, *args: Any):  # type: ignore[no-untyped-def]
+    eng = engine()
+    run(eng, current_actor(), task_id, *args)
+    task = services.get_task(eng, task_id)
+    result = _with_status(task, eng.now())
+    db.session.commit()
+    return TaskSchema().dump(result)
 
 
 @bp.post("/tasks/<task_id>/claim")
+@doc("Claim a task of one of the caller's groups", response=TaskSchema, errors=(403, 404, 409))
 @login_required
 def claim_task(task_id: str):  # type: ignore[no-untyped-def]
-    eng = engine()
-    task = eng.claim(task_id, current_actor())
-    db.session.commit()
-    return _with_status(task, eng.now())
+    return _task_action(task_id, services.claim)
 
 
 @bp.post("/tasks/<task_id>/release")
+@doc("Release a claimed task", response=TaskSchema, errors=(403, 404, 409))
 @login_required
 def release_task(task_id: str):  # type: ignore[no-untyped-def]
-    eng = engine()
-    task = eng.release(task_id, current_actor())
-    db.session.commit()
-    return _with_status(task, eng.now())
+    return _task_action(task_id, services.release)
+
+
+@bp.post("/tasks/<task_id>/send-back")
+@doc(
+    "Send the task back to the previous step with a reason (驳回)",
+    body=SendBackSchema,
+    response=TaskSchema,
+    errors=(403, 404, 409),
+)
+@login_required
+def send_back_task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_action(task_id, services.send_back, SendBackSchema().load(_body())["reason"])
+
+
+@bp.post("/tasks/<task_id>/transfer")
+@doc(
+    "Transfer the task to another user holding its role (转办)",
+    body=TransferSchema,
+    response=TaskSchema,
+    errors=(403, 404, 409),
+)
+@login_required
+def transfer_task(task_id: str):  # type: ignore[no-untyped-def]
+    body = TransferSchema().load(_body())
+    return _task_action(task_id, services.transfer, body["to"], body["note"])
+
+
+@bp.post("/tasks/<task_id>/urge")
+@doc(
+    "Urge the holders of an open task (催办; supervisors of the unit)",
+    body=UrgeSchema,
+    response=TaskSchema,
+    errors=(403, 404),
+)
+@login_required
+def urge_task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_action(task_id, services.urge, UrgeSchema().load(_body())["note"])
+
+
+@bp.post("/tasks/<task_id>/comment")
+@doc("Comment on the task's working file", body=CommentSchema, response=TaskSchema, errors=(403, 404))
+@login_required
+def comment_task(task_id: str):  # type: ignore[no-untyped-def]
+    return _task_action(task_id, services.comment, CommentSchema().load(_body())["text"])

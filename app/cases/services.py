@@ -3,6 +3,7 @@ the cases an actor may oversee. Plain functions over the engine and the projecti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.errors import NotAuthorized, NotFound
+from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
+from workflows.engine.forms import validate_submission
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, OrgUnit, ProcessInstance, Task
+from workflows.engine.reading import start_form
+from workflows.regulation.access import can_read
 from workflows.regulation.accountability import CASE_PROCESS, next_case_key
 from workflows.regulation.models import Sanction
 from workflows.regulation.roles import org_of
@@ -22,28 +26,35 @@ from workflows.regulation.roles import org_of
 LEVELS = ("intake", "notification", "interview", "listing", "veto")
 
 
-def open_case(engine: Engine, actor: Actor, unit_code: str, report: dict[str, Any]) -> ProcessInstance:
+def open_case(engine: Engine, actor: Actor, unit_code: str, report: Mapping[str, Any]) -> ProcessInstance:
     """Open a case on a written report (Art. 38): anyone with an account may report; the office one
-    level above the unit registers it (the first task of accountability_intake)."""
+    level above the unit registers it (the first task of accountability_intake).
+
+    The report is checked against the case's start form (``forms/case_report.json``), the one definition
+    the web page and the API share; ``FormInvalid`` lists every problem by field."""
     if not actor.grants:
         raise NotAuthorized("only registered officials can file a report")
+    errors: dict[str, list[str]] = {}
+    codes: dict[str, list[tuple[str, object]]] = {}
+    if unit_code not in org_of(engine).nodes:
+        errors["unit_code"], codes["unit_code"] = ["unknown organisation unit"], [("unit", None)]
+    clean: dict[str, Any] = {}
+    try:
+        clean = validate_submission(start_form(engine, CASE_PROCESS), report)
+    except FormInvalid as exc:
+        errors.update(exc.errors)
+        codes.update(exc.codes)
+    if errors:
+        raise FormInvalid(errors, codes)
     key = next_case_key(engine.session, engine.now().year)
-    return engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=report, actor=actor)
-
-
-def _readable(engine: Engine, actor: Actor, inst: ProcessInstance) -> bool:
-    if org_of(engine).can_oversee(actor, inst.unit_code):
-        return True
-    # Whoever holds a task of the case (e.g. the unit's own leader, the city committee) may read it.
-    tasks = engine.session.scalars(select(Task).where(Task.instance_id == inst.id))
-    return any(actor.holds(t.role, t.org_code) for t in tasks)
+    return engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=clean, actor=actor)
 
 
 def get_case(engine: Engine, actor: Actor, instance_id: int) -> ProcessInstance:
     inst = engine.session.get(ProcessInstance, instance_id)
     if inst is None:  # any instance: accountability cases, annual cycles and their letters alike
         raise NotFound(f"case {instance_id} does not exist")
-    if not _readable(engine, actor, inst):
+    if not can_read(engine.session, org_of(engine), actor, inst):
         raise NotAuthorized("this case belongs to a unit outside your organisation")
     return inst
 
@@ -58,7 +69,7 @@ class CaseFilters:
     per_page: int = 50
 
 
-def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[tuple[ProcessInstance]]:
+def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[ProcessInstance]:
     units = org_of(engine).subtree({org for _, org in actor.grants})
     query = select(ProcessInstance).where(
         ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.unit_code.in_(sorted(units))

@@ -16,26 +16,16 @@ from sqlalchemy import func, select
 from app.auth import current_actor
 from app.cases.services import CaseFilters, case_detail, case_row, cases_query, get_case, open_case
 from app.extensions import db
+from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.labels import cst, level_label, outcome_label, status_label
 from app.runtime import engine
-from workflows.engine.errors import EngineError
+from workflows.engine.errors import EngineError, FormInvalid
 from workflows.engine.models import DefinitionFile, ProcessInstance
-from workflows.engine.reading import element_states
+from workflows.engine.reading import element_states, start_form
+from workflows.regulation.accountability import CASE_PROCESS
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-
-ART31_ITEMS = [
-    "工作机制不健全、措施不落实",
-    "区域性治安秩序严重混乱",
-    "发生严重暴力恐怖等重大案事件",
-    "短期内连续发生重大案件",
-    "发生特别重大案件",
-    "突出问题未有效整改或反弹",
-    "司法人员违法违纪重大案件",
-    "年度目标未完成或考核不合格",
-    "其他需要追究的事项",
-]
 
 
 def _filters() -> CaseFilters:
@@ -259,39 +249,34 @@ def diagram(case_id: int, path: str):  # type: ignore[no-untyped-def]
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new_case():  # type: ignore[no-untyped-def]
+    """File a written report (Art. 38): the fields come from the case's start form, the file the API
+    validates with too; only the unit picker is the page's own."""
     eng = engine()
-    units = sorted(org_of(eng).nodes.values(), key=lambda n: n.code)
-    values: dict[str, Any] = {"art31_items": []}
-    errors: dict[str, str] = {}
+    org = org_of(eng)
+    schema = start_form(eng, CASE_PROCESS) or {}
+    units = sorted(org.nodes.values(), key=lambda n: n.code)
+    unit_code = request.form.get("unit_code", "")
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        values = {
-            "unit_code": request.form.get("unit_code", ""),
-            "source": request.form.get("source", ""),
-            "reporter": request.form.get("reporter", "").strip(),
-            "art31_items": [int(v) for v in request.form.getlist("art31_items") if v.isdigit()],
-            "facts": request.form.get("facts", "").strip(),
-        }
-        if values["unit_code"] not in org_of(eng).nodes:
-            errors["unit_code"] = _("请选择单位")
-        if values["source"] not in ("member_unit", "other_unit", "individual", "assessment", "inspection"):
-            errors["source"] = _("请选择来源")
-        if not values["reporter"]:
-            errors["reporter"] = _("必填")
-        if not values["art31_items"]:
-            errors["art31_items"] = _("至少选择一项")
-        if len(values["facts"]) < 10:
-            errors["facts"] = _("至少 %(n)s 个字", n=10)
-        if not errors:
-            unit = values.pop("unit_code")
-            try:
-                inst = open_case(eng, current_actor(), unit, values)
-                db.session.commit()
-            except EngineError as exc:
-                db.session.rollback()
-                flash(str(exc), "error")
-            else:
-                flash(_("已立案：%(key)s", key=inst.business_key), "success")
-                return redirect(url_for("cases.case_page", case_id=inst.id))
+        values = parse_submission(schema, request.form)
+        try:
+            inst = open_case(eng, current_actor(), unit_code, values)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors = localized_errors(exc.codes)
+        except EngineError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("已立案：%(key)s", key=inst.business_key), "success")
+            return redirect(url_for("cases.case_page", case_id=inst.id))
     return render_template(
-        "cases/new.html", units=units, values=values, errors=errors, items=ART31_ITEMS, org=org_of(eng)
+        "cases/new.html",
+        units=units,
+        unit_code=unit_code,
+        fields=build_fields(schema, values, errors),
+        errors=errors,
+        org=org,
     ), (422 if errors else 200)

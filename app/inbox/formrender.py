@@ -174,6 +174,7 @@ def describe(code: str, value: Any) -> str:
         "minimum": _("不能小于 %(n)s", n=value),
         "maximum": _("不能大于 %(n)s", n=value),
         "uniqueItems": _("不能重复"),
+        "unit": _("请选择单位"),
     }
     return messages.get(code, _("输入不正确"))
 

@@ -3,8 +3,7 @@ commit, render or redirect. Invalid form input re-renders the page with the mess
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,19 @@ from app.auth import current_actor
 from app.auth.models import RoleGrant, User
 from app.cases.services import case_row
 from app.extensions import db
-from app.inbox import queries
+from app.inbox import queries, services
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.inbox.models import Attachment, Notification
-from app.inbox.notifications import kind_label, notify, send_due_alerts
+from app.inbox.notifications import kind_label
 from app.runtime import engine
-from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
+from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized, NotFound
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.reading import element_documentation, form_schema
+from workflows.regulation.access import can_work
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("inbox", __name__)
-
-ALLOWED_UPLOADS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".txt", ".ofd", ".wps"}
 
 
 def _status(task: Task, now: Any) -> dict[str, str]:
@@ -69,10 +67,13 @@ def inbox():  # type: ignore[no-untyped-def]
 
 
 def _task_or_404(task_id: str) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
+    """The task if the user may work it or read its case; 404/403 otherwise."""
+    try:
+        return services.readable_task(engine(), current_actor(), task_id)
+    except NotFound:
         abort(404)
-    return task
+    except NotAuthorized:
+        abort(403)
 
 
 def _render_task(
@@ -84,9 +85,7 @@ def _render_task(
     eng = engine()
     actor = current_actor()
     inst = task.instance
-    can_act = task.state == "ready" and actor.holds(task.role, task.org_code)
-    if not can_act and not org_of(eng).can_oversee(actor, inst.unit_code):
-        abort(403)
+    can_act = task.state == "ready" and can_work(actor, task)
     schema = form_schema(eng, inst.version_id, task.form)
     data = values if values is not None else _current_data(eng, inst, task)
     fields = build_fields(schema, data, errors) if schema else []
@@ -143,12 +142,9 @@ def complete(task_id: str):  # type: ignore[no-untyped-def]
     eng = engine()
     schema = form_schema(eng, task.instance.version_id, task.form)
     data = parse_submission(schema, request.form) if schema else {}
-    comment = request.form.get("comment", "").strip()
+    comment = request.form.get("comment", "")
     try:
-        inst = eng.complete_task(task_id, data, current_actor())
-        if comment:
-            eng.note(inst.id, current_actor(), "comment", {"text": comment, "task": task.name}, task_id)
-        send_due_alerts(db.session, eng.now())
+        services.complete_task(eng, current_actor(), task_id, data, comment)
         db.session.commit()
     except FormInvalid as exc:
         db.session.rollback()
@@ -171,9 +167,10 @@ def _engine_message(exc: EngineError) -> str:
     }.get(exc.code, str(exc))
 
 
-def _action(task_id: str, run: Any, success: str):  # type: ignore[no-untyped-def]
+def _action(task_id: str, success: str, run: Callable[..., object], *args: Any):  # type: ignore[no-untyped-def]
+    """Run one task service as the current user, commit, and go back with a message."""
     try:
-        run()
+        run(engine(), current_actor(), task_id, *args)
         db.session.commit()
         flash(success, "success")
     except EngineError as exc:
@@ -185,138 +182,57 @@ def _action(task_id: str, run: Any, success: str):  # type: ignore[no-untyped-de
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str):  # type: ignore[no-untyped-def]
-    return _action(task_id, lambda: engine().claim(task_id, current_actor()), _("已签收"))
+    return _action(task_id, _("已签收"), services.claim)
 
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
 def release(task_id: str):  # type: ignore[no-untyped-def]
-    return _action(task_id, lambda: engine().release(task_id, current_actor()), _("已退回组任务"))
+    return _action(task_id, _("已退回组任务"), services.release)
 
 
 @bp.post("/tasks/<task_id>/send-back")
 @login_required
 def send_back(task_id: str):  # type: ignore[no-untyped-def]
-    reason = request.form.get("reason", "")
-    return _action(task_id, lambda: engine().send_back(task_id, reason, current_actor()), _("已驳回"))
+    return _action(task_id, _("已驳回"), services.send_back, request.form.get("reason", ""))
 
 
 @bp.post("/tasks/<task_id>/transfer")
 @login_required
 def transfer(task_id: str):  # type: ignore[no-untyped-def]
-    target = db.session.scalar(select(User).where(User.username == request.form.get("to", "")))
-
-    def run() -> None:
-        if target is None:
-            raise NotAuthorized("unknown user")
-        eng = engine()
-        row = eng.transfer(task_id, current_actor(), target.actor(), request.form.get("note", ""))
-        notify(db.session, row, "transferred", row.name, eng.now())
-
-    return _action(task_id, run, _("已转办"))
+    form = request.form
+    return _action(task_id, _("已转办"), services.transfer, form.get("to", ""), form.get("note", ""))
 
 
 @bp.post("/tasks/<task_id>/urge")
 @login_required
 def urge(task_id: str):  # type: ignore[no-untyped-def]
-    task = _task_or_404(task_id)
-
-    def run() -> None:
-        eng = engine()
-        if not org_of(eng).can_oversee(current_actor(), task.instance.unit_code):
-            raise NotAuthorized("only supervisors of the unit may urge")
-        eng.note(
-            task.instance_id,
-            current_actor(),
-            "urged",
-            {"task": task.name, "note": request.form.get("note", "")},
-            task_id,
-        )
-        notify(db.session, task, "urged", task.name, eng.now())
-
-    return _action(task_id, run, _("已催办"))
+    return _action(task_id, _("已催办"), services.urge, request.form.get("note", ""))
 
 
 @bp.post("/tasks/<task_id>/comment")
 @login_required
 def comment(task_id: str):  # type: ignore[no-untyped-def]
-    task = _task_or_404(task_id)
-    text = request.form.get("text", "").strip()
-
-    def run() -> None:
-        eng = engine()
-        actor = current_actor()
-        if not (
-            actor.holds(task.role, task.org_code) or org_of(eng).can_oversee(actor, task.instance.unit_code)
-        ):
-            raise NotAuthorized("not your case")
-        if not text:
-            raise FormInvalid({"text": ["required"]})
-        eng.note(task.instance_id, actor, "comment", {"text": text, "task": task.name}, task_id)
-
-    return _action(task_id, run, _("意见已保存"))
+    return _action(task_id, _("意见已保存"), services.comment, request.form.get("text", ""))
 
 
 @bp.post("/tasks/<task_id>/attach")
 @login_required
 def attach(task_id: str):  # type: ignore[no-untyped-def]
-    task = _task_or_404(task_id)
     upload = request.files.get("file")
-
-    def run() -> None:
-        eng = engine()
-        actor = current_actor()
-        if not (
-            actor.holds(task.role, task.org_code) or org_of(eng).can_oversee(actor, task.instance.unit_code)
-        ):
-            raise NotAuthorized("not your case")
-        if upload is None or not upload.filename:
-            raise FormInvalid({"file": ["required"]})
-        name = Path(upload.filename).name
-        if Path(name).suffix.lower() not in ALLOWED_UPLOADS:
-            raise FormInvalid({"file": ["type not allowed"]})
-        content = upload.read()
-        digest = hashlib.sha256(content).hexdigest()
-        target = Path(current_app.config["ATTACHMENTS_DIR"]) / digest[:2] / digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            target.write_bytes(content)
-        row = Attachment(
-            instance_id=task.instance_id,
-            task_id=task.id,
-            filename=name,
-            content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-            size=len(content),
-            sha256=digest,
-            uploaded_by=actor.user_id,
-            uploaded_at=eng.now(),
-        )
-        db.session.add(row)
-        db.session.flush()
-        eng.note(
-            task.instance_id,
-            actor,
-            "attachment",
-            {"file": name, "attachment_id": row.id, "size": len(content)},
-            task_id,
-        )
-
-    return _action(task_id, run, _("附件已上传"))
+    name, content = (upload.filename or "", upload.read()) if upload else ("", b"")
+    store = Path(current_app.config["ATTACHMENTS_DIR"])
+    return _action(task_id, _("附件已上传"), services.attach, name, content, store)
 
 
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def download(attachment_id: int):  # type: ignore[no-untyped-def]
-    row = db.session.get(Attachment, attachment_id)
-    if row is None:
+    try:
+        row = services.readable_attachment(engine(), current_actor(), attachment_id)
+    except NotFound:
         abort(404)
-    inst = db.session.get(ProcessInstance, row.instance_id)
-    eng = engine()
-    actor = current_actor()
-    tasks = db.session.scalars(select(Task).where(Task.instance_id == row.instance_id))
-    if not (
-        org_of(eng).can_oversee(actor, inst.unit_code) or any(actor.holds(t.role, t.org_code) for t in tasks)
-    ):
+    except NotAuthorized:
         abort(403)
     path = Path(current_app.config["ATTACHMENTS_DIR"]) / row.sha256[:2] / row.sha256
     return send_file(path, mimetype=row.content_type, as_attachment=True, download_name=row.filename)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
+from workflows.engine.definitions import latest_version_with
 from workflows.engine.models import ProcessInstance
+from workflows.engine.validation import FORM_PROPERTY
 
 if TYPE_CHECKING:
     from workflows.engine.core import Engine
@@ -47,3 +50,17 @@ def element_states(engine: Engine, inst: ProcessInstance) -> dict[str, dict[str,
         name: {"done": sorted(v["done"] - v["current"]), "current": sorted(v["current"])}
         for name, v in states.items()
     }
+
+
+def start_form(engine: Engine, process_id: str) -> dict[str, Any] | None:
+    """The form a process is started with (its start event's ``formJsonSchemaFilename``), in the newest
+    version that has the process; None when it declares none."""
+    version = latest_version_with(engine.session, process_id)
+    loaded = engine.specs.get(engine.session, version.id)
+    spec = loaded.specs[process_id]
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent):
+            form = getattr(task_spec, "extensions", {}).get("properties", {}).get(FORM_PROPERTY)
+            if form:
+                return loaded.forms.get(form)
+    return None

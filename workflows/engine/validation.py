@@ -17,6 +17,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
@@ -231,9 +232,23 @@ def validate_files(
         for task_spec in spec.task_specs.values():
             if isinstance(task_spec, UserTask):
                 result.problems.extend(_check_user_task(task_spec, where, result.forms, env, checks))
+            elif isinstance(task_spec, StartEvent):
+                result.problems.extend(_check_start_form(task_spec, where, result.forms))
     if result.problems:
         result.specs.clear()
     return result
+
+
+def _check_start_form(
+    task_spec: StartEvent, where: Mapping[str, tuple[str, int]], forms: Mapping[str, dict[str, Any]]
+) -> list[Problem]:
+    """A start event may name the form its process is started with (e.g. the written report of a case)."""
+    form = getattr(task_spec, "extensions", {}).get("properties", {}).get(FORM_PROPERTY)
+    if not form or form in forms:
+        return []
+    path, line = where.get(task_spec.bpmn_id or "", ("(deploy)", 0))
+    message = f"start form {form!r} is not in forms/ (or is invalid: see its own messages)"
+    return [Problem(path, message, line or None, task_spec.bpmn_id)]
 
 
 def _check_user_task(

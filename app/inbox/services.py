@@ -1,0 +1,177 @@
+"""Acting on a task, one function per use case, used by the web pages and the API alike: complete (with
+comment and the arrival notices of the tasks it opened), send back (驳回), transfer (转办), urge (催办),
+comment, attach, claim and release. Each checks access with the one rule of
+:mod:`workflows.regulation.access`, works through the engine, and flushes; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from app.auth.models import User
+from app.inbox.models import Attachment, TaskAlert
+from app.inbox.notifications import notify
+from workflows.engine.actors import Actor
+from workflows.engine.core import Engine
+from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
+from workflows.engine.models import ProcessInstance, Task
+from workflows.regulation.access import can_read, can_supervise, can_work
+from workflows.regulation.roles import org_of
+
+ALLOWED_UPLOADS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".txt", ".ofd", ".wps"}
+
+
+@dataclass
+class Completion:
+    """What a completion did: the instance as it now stands, the task done, and what the actor can do next
+    in this instance (so a client needs no second request)."""
+
+    instance: ProcessInstance
+    task: Task
+    next_tasks: list[Task]
+
+
+def get_task(engine: Engine, task_id: str) -> Task:
+    task = engine.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def readable_task(engine: Engine, actor: Actor, task_id: str) -> Task:
+    """The task, if the actor may work it or read its case."""
+    task = get_task(engine, task_id)
+    if not (can_work(actor, task) or can_read(engine.session, org_of(engine), actor, task.instance)):
+        raise NotAuthorized("this task belongs to a case outside your organisation")
+    return task
+
+
+def complete_task(
+    engine: Engine, actor: Actor, task_id: str, data: dict[str, Any], comment: str = ""
+) -> Completion:
+    """Complete the task with its form data; a comment goes on the working file beside it; the holders of
+    the tasks this step opened are told at once (the scheduler's pass sends reminders and overdue notices)."""
+    task = get_task(engine, task_id)
+    inst = engine.complete_task(task_id, data, actor)
+    if comment.strip():
+        engine.note(inst.id, actor, "comment", {"text": comment.strip(), "task": task.name}, task_id)
+    announce_new_tasks(engine, inst)
+    next_tasks = [t for t in engine.ready_tasks(inst.id) if can_work(actor, t)]
+    return Completion(inst, task, next_tasks)
+
+
+def claim(engine: Engine, actor: Actor, task_id: str) -> Task:
+    return engine.claim(task_id, actor)
+
+
+def release(engine: Engine, actor: Actor, task_id: str) -> Task:
+    return engine.release(task_id, actor)
+
+
+def announce_new_tasks(engine: Engine, inst: ProcessInstance) -> int:
+    """Send the "new task" notice for this instance's open tasks that have not had one (once per task)."""
+    session = engine.session
+    already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == "arrived")
+    fresh = session.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already))
+    now = engine.now()
+    sent = 0
+    for task in fresh:
+        sent += notify(session, task, "arrived", task.name, now)
+        session.add(TaskAlert(task_id=task.id, kind="arrived", sent_at=now))
+    session.flush()
+    return sent
+
+
+def send_back(engine: Engine, actor: Actor, task_id: str, reason: str) -> ProcessInstance:
+    inst = engine.send_back(task_id, reason, actor)
+    announce_new_tasks(engine, inst)
+    return inst
+
+
+def transfer(engine: Engine, actor: Actor, task_id: str, username: str, note: str = "") -> Task:
+    target = engine.session.scalar(select(User).where(User.username == username))
+    if target is None:
+        raise NotFound(f"unknown user {username!r}")
+    row = engine.transfer(task_id, actor, target.actor(), note)
+    notify(engine.session, row, "transferred", row.name, engine.now())
+    return row
+
+
+def urge(engine: Engine, actor: Actor, task_id: str, note: str = "") -> Task:
+    task = get_task(engine, task_id)
+    if task.state != "ready":
+        raise FormInvalid({"": ["only an open task can be urged"]})
+    if not can_supervise(org_of(engine), actor, task.instance):
+        raise NotAuthorized("only supervisors of the unit may urge")
+    engine.note(task.instance_id, actor, "urged", {"task": task.name, "note": note}, task_id)
+    notify(engine.session, task, "urged", task.name, engine.now())
+    return task
+
+
+def comment(engine: Engine, actor: Actor, task_id: str, text: str) -> Task:
+    task = _task_for_notes(engine, actor, task_id)
+    if not text.strip():
+        raise FormInvalid({"text": ["required"]})
+    engine.note(task.instance_id, actor, "comment", {"text": text.strip(), "task": task.name}, task_id)
+    return task
+
+
+def attach(
+    engine: Engine, actor: Actor, task_id: str, filename: str, content: bytes, store: Path
+) -> Attachment:
+    """Store a file by content hash under ``store`` and put it on the case's working file."""
+    task = _task_for_notes(engine, actor, task_id)
+    name = Path(filename).name
+    if not name:
+        raise FormInvalid({"file": ["required"]})
+    if Path(name).suffix.lower() not in ALLOWED_UPLOADS:
+        raise FormInvalid({"file": ["type not allowed"]})
+    digest = hashlib.sha256(content).hexdigest()
+    target = store / digest[:2] / digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.write_bytes(content)
+    row = Attachment(
+        instance_id=task.instance_id,
+        task_id=task.id,
+        filename=name,
+        content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+        size=len(content),
+        sha256=digest,
+        uploaded_by=actor.user_id,
+        uploaded_at=engine.now(),
+    )
+    engine.session.add(row)
+    engine.session.flush()
+    engine.note(
+        task.instance_id,
+        actor,
+        "attachment",
+        {"file": name, "attachment_id": row.id, "size": len(content)},
+        task_id,
+    )
+    return row
+
+
+def readable_attachment(engine: Engine, actor: Actor, attachment_id: int) -> Attachment:
+    row = engine.session.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    inst = engine.get_instance(row.instance_id)
+    if not can_read(engine.session, org_of(engine), actor, inst):
+        raise NotAuthorized("this file belongs to a case outside your organisation")
+    return row
+
+
+def _task_for_notes(engine: Engine, actor: Actor, task_id: str) -> Task:
+    """Comments and files: whoever works the task or supervises the case's unit."""
+    task = get_task(engine, task_id)
+    if not (can_work(actor, task) or can_supervise(org_of(engine), actor, task.instance)):
+        raise NotAuthorized("not your case")
+    return task

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.extensions import db
+from workflows.engine.models import Base
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

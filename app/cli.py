@@ -1,6 +1,8 @@
 """Command-line operations (``flask ...``): deploy definitions, load organisation and calendar, run timers.
 
 Each command is one transaction boundary: it calls services that flush, then commits once (or rolls back).
+Background work (``timers``, the recomputation after ``calendar load``) is :mod:`app.jobs`, which commits per
+instance, exactly as when the scheduler runs it.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from app.auth.demo import seed_demo_users
 from app.auth.models import User
 from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
+from app.jobs import recompute_provisional_deadlines, run_background_pass
 from app.org import load_divisions
 from app.runtime import runtime
-from workflows.engine.calendar_store import recompute_provisional, store_schedule
+from workflows.engine.calendar_store import store_schedule
 from workflows.engine.definitions import deploy, read_project_files
 from workflows.engine.errors import DefinitionInvalid
-from workflows.engine.legal_time import CalendarError, parse_schedule
+from workflows.engine.holiday_schedule import CalendarError, parse_schedule
 from workflows.engine.models import DefinitionVersion
-from workflows.engine.timers import wake_due
 from workflows.regulation.annual import start_cycle
 from workflows.regulation.roles import org_of
 
@@ -45,9 +47,9 @@ def deploy_command(root: Path | None, comment: str) -> None:
 
 def _deploy_checkout(files: dict[str, str], created_by: str, comment: str) -> DefinitionVersion:
     """Deploy and commit, or roll back and stop with the problems (file, line, element) on the console."""
-    engine = runtime().engine(db.session)
+    engine = runtime().engine(db.session())
     try:
-        version = deploy(db.session, files, engine.checks, created_by=created_by, comment=comment)
+        version = deploy(db.session(), files, engine.checks, created_by=created_by, comment=comment)
     except DefinitionInvalid as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -61,7 +63,7 @@ org_cli = AppGroup("org", help="Organisation tree.")
 @org_cli.command("load-divisions")
 def load_divisions_command() -> None:
     """Load Nanyang's city, 15 county-level units and 246 townships (idempotent)."""
-    count = load_divisions(db.session)
+    count = load_divisions(db.session())
     db.session.commit()
     click.echo(f"{count} organisation units loaded")
 
@@ -77,11 +79,11 @@ def load_schedule_command(schedule_file: Path) -> None:
         schedule = parse_schedule(json.loads(schedule_file.read_text(encoding="utf-8")))
     except (CalendarError, json.JSONDecodeError) as exc:
         raise click.ClickException(f"{schedule_file}: {exc}") from None
-    store_schedule(db.session, schedule, loaded_by="cli")
+    store_schedule(db.session(), schedule, loaded_by="cli")
     db.session.commit()
     rt = runtime()
-    rt.reload_calendar(db.session)
-    report = recompute_provisional(db.session, rt.engine)
+    rt.reload_calendar(db.session())
+    report = recompute_provisional_deadlines(db.session(), rt.engine)
     click.echo(
         f"{schedule.year}: {len(schedule.holidays)} holidays, {len(schedule.workdays)} make-up working days; "
         f"recomputed {len(report.recomputed)} case(s), {len(report.failed)} failed"
@@ -94,7 +96,7 @@ def load_schedule_command(schedule_file: Path) -> None:
 @click.argument("year", type=int)
 def calendar_status_command(year: int) -> None:
     """Say whether a year's schedule is official or provisional."""
-    calendar = runtime().calendar(db.session)
+    calendar = runtime().calendar(db.session())
     try:
         official = calendar.is_official(year)
         calendar.is_working_day(date(year, 1, 1))
@@ -106,18 +108,24 @@ def calendar_status_command(year: int) -> None:
 @click.command("timers")
 @with_appcontext
 def timers_command() -> None:
-    """Wake every instance whose timer is due (what the scheduler does every interval)."""
-    rt = runtime()
-    report = wake_due(db.session, rt.engine)
-    click.echo(f"woke {len(report.woken)}, skipped {len(report.skipped)}, failed {len(report.failed)}")
+    """Reload the calendar, wake every instance whose timer is due, send the due alerts: what the scheduler
+    does every interval."""
+    report = run_background_pass(db.session(), runtime())
+    timers = report.timers
+    click.echo(
+        f"woke {len(timers.woken)}, skipped {len(timers.skipped)}, failed {len(timers.failed)}; "
+        f"{report.alerts_sent} notification(s) sent"
+    )
+    for instance_id, message in timers.failed.items():
+        click.echo(f"  instance {instance_id}: {message}", err=True)
 
 
 @click.command("init-demo")
 @with_appcontext
 def init_demo_command() -> None:
     """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
-    load_divisions(db.session)
-    created = seed_demo_users(db.session)
+    load_divisions(db.session())
+    created = seed_demo_users(db.session())
     db.session.commit()
     click.echo(f"{created} demo account(s) created (password: demo)")
     files = read_project_files(current_app.config["DEFINITIONS_ROOT"])
@@ -138,7 +146,7 @@ users_cli = AppGroup("users", help="People and their roles (also on the admin pa
 def create_user_command(username: str, display_name: str, password: str) -> None:
     """Create an account."""
     try:
-        create_user(db.session, username, display_name, password)
+        create_user(db.session(), username, display_name, password)
     except (AccountError, ValueError) as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -156,7 +164,7 @@ def grant_command(username: str, role: str, org_code: str) -> None:
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     try:
-        grant(db.session, user, role, org_code)
+        grant(db.session(), user, role, org_code)
     except AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from None
@@ -172,7 +180,7 @@ annual_cli = AppGroup("annual", help="The annual cycle (Art. 7–25).")
 @click.option("--unit", default=None, help="committee unit code (default: the city)")
 def start_annual_command(year: int | None, unit: str | None) -> None:
     """Start a committee's annual cycle (idempotent: never a second one for the same year)."""
-    engine = runtime().engine(db.session)
+    engine = runtime().engine(db.session())
     unit = unit or org_of(engine).city_code
     if unit is None:
         raise click.ClickException("no organisation loaded (flask org load-divisions)")

@@ -75,4 +75,4 @@ def runtime() -> Runtime:
 
 
 def engine() -> Engine:
-    return runtime().engine(db.session)
+    return runtime().engine(db.session())

@@ -1,56 +1,39 @@
-"""APScheduler in the serving process: wake due instances; at start-up, catch up once on missed timers.
+"""APScheduler in the serving process: every interval the background pass (reload the calendar, wake due
+instances, send due alerts; at start-up it catches up on missed timers), and the 1 January job.
 
-The job itself is :func:`workflows.engine.timers.wake_due`, which is safe with several processes sharing one
-PostgreSQL, so running more than one server is fine.
+The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass); this module only gives them
+an application context and a session. They are safe with several processes sharing one PostgreSQL, so
+running more than one server is fine.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from app import jobs
 from app.extensions import db
-from app.inbox.notifications import send_due_alerts
 from app.runtime import runtime
-from workflows.engine.errors import NotFound
-from workflows.engine.timers import wake_due
-from workflows.regulation.annual import find_cycle, start_cycle
-from workflows.regulation.roles import org_of
-
-log = logging.getLogger(__name__)
 
 
 def run_timers(app: Flask) -> None:
+    """Every interval: :func:`app.jobs.run_background_pass`."""
     with app.app_context():
-        rt = runtime()
-        rt.reload_calendar(db.session)
-        report = wake_due(db.session, rt.engine)
-        if report.woken or report.failed:
-            log.info("timers: woke %s, failed %s", report.woken, report.failed)
-        sent = send_due_alerts(db.session, rt.clock.now())  # arrivals, reminder windows, overdue
-        db.session.commit()
-        if sent:
-            log.info("notifications: %s sent", sent)
-        db.session.remove()
+        try:
+            jobs.run_background_pass(db.session(), runtime())
+        finally:
+            db.session.remove()
 
 
 def start_year(app: Flask) -> None:
-    """1 January: the city committee's annual cycle starts (Art. 13: letters in Q1); idempotent."""
+    """1 January: :func:`app.jobs.start_year_cycle` (idempotent)."""
     with app.app_context():
-        engine = runtime().engine(db.session)
-        if (
-            org_of(engine).city_code
-            and find_cycle(db.session, engine.now().year, org_of(engine).city_code) is None
-        ):
-            try:
-                start_cycle(engine, org_of(engine).city_code, engine.now().year)
-                db.session.commit()
-            except NotFound:  # no annual_cycle deployed: nothing to start
-                db.session.rollback()
-        db.session.remove()
+        try:
+            jobs.start_year_cycle(db.session(), runtime().engine)
+        finally:
+            db.session.remove()
 
 
 def init_app(app: Flask) -> None:

@@ -75,6 +75,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import wake_due
 from workflows.engine import clock as clockmod
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.clock import ManualClock
@@ -83,7 +84,7 @@ from workflows.engine.definitions import SpecCache, deploy, read_project_files
 from workflows.engine.legal_time import CST, WorkingCalendar
 from workflows.engine.models import Base, InstanceEvent, OrgUnit, ProcessInstance, Task
 from workflows.engine.serializer import serializer
-from workflows.engine.timers import due_instance_ids, wake_due
+from workflows.engine.timers import due_instance_ids
 from workflows.regulation.roles import OrgTree, load_org
 from workflows.regulation.wiring import build_engine, regulation_parts
 
@@ -814,7 +815,7 @@ def explain_due_query(setup: Setup, limit: int) -> list[str]:
     event.listen(setup.sql, "before_cursor_execute", capture)
     try:
         with setup.factory() as s:
-            due_instance_ids(s, setup.engine(s), limit)
+            due_instance_ids(s, setup.engine(s).now(), limit)
     finally:
         event.remove(setup.sql, "before_cursor_execute", capture)
     statement, parameters = captured[0]
@@ -867,7 +868,7 @@ def wake_run(ws: WakeSetup, sizes: Sizes, run: int) -> None:
         engine = setup.engine(s)
         for _ in range(sizes.query_runs):
             t0 = time.perf_counter()
-            found = due_instance_ids(s, engine, sizes.due)
+            found = due_instance_ids(s, engine.now(), sizes.due)
             result.query.append(time.perf_counter() - t0)
             s.rollback()
         assert len(found) == sizes.due, len(found)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import wake_due
 from tests.conftest import CITY, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
 from workflows.engine.actors import Actor
 from workflows.engine.clock import ManualClock
@@ -24,7 +25,6 @@ from workflows.engine.inbox import open_tasks_for
 from workflows.engine.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.scripting import end_events
-from workflows.engine.timers import wake_due
 from workflows.regulation.accountability import active_sanctions
 
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]

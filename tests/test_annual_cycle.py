@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import wake_due
 from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
 from workflows.engine.actors import Actor
 from workflows.engine.clock import ManualClock
@@ -25,7 +26,6 @@ from workflows.engine.errors import ProcessFailed
 from workflows.engine.forms import parse_form
 from workflows.engine.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.timers import wake_due
 from workflows.regulation.annual import cycle_key, start_cycle, start_report_filing
 from workflows.regulation.annual_queries import (
     cycles,

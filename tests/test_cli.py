@@ -1,9 +1,11 @@
-"""Operator commands and the yearly start: people and roles from the CLI, the annual cycle started by the
-office or by the 1 January job (Art. 13) exactly once; the designer's form preview."""
+"""Operator commands and the background jobs: people and roles from the CLI, the annual cycle started by the
+office or by the 1 January job (Art. 13) exactly once, ``flask timers`` doing what the scheduler does (timers,
+then the due alerts); the designer's form preview."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -11,9 +13,12 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.extensions import db
-from app.scheduler import start_year
+from app.inbox.models import Notification
+from app.runtime import runtime
+from app.scheduler import run_timers, start_year
 from tests.conftest import demo_app
-from workflows.engine.models import ProcessInstance
+from workflows.engine.clock import ManualClock
+from workflows.engine.models import ProcessInstance, Task
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +95,43 @@ def test_form_preview_renders_and_reports(app: Flask) -> None:
     csrf = token.json["csrf_token"]  # type: ignore[index]
     refused = office.post("/designer/forms/preview", json={"text": "{}"}, headers={"X-CSRFToken": csrf})
     assert refused.status_code == 403
+
+
+def test_flask_timers_sends_the_due_alerts_like_the_scheduler(app: Flask) -> None:
+    """``flask timers`` is the scheduler's pass: reload the calendar, wake due timers, send due alerts. Here
+    the city's letters are drafted late: the office staff get an overdue notification, once, whichever of
+    the two runs it next."""
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["annual", "start", "--year", "2026"]).exit_code == 0
+    with app.app_context():
+        clock = runtime().clock
+        draft = db.session.scalar(
+            select(Task).where(Task.element_id == "draft_letters", Task.state == "ready")
+        )
+        staff = db.session.scalar(select(User.id).where(User.username == "411300.office_staff"))
+    assert isinstance(clock, ManualClock) and draft is not None and draft.due_at is not None
+    started = clock.now()
+    clock.set(draft.due_at + timedelta(days=1))
+
+    def overdue() -> list[int]:
+        with app.app_context():
+            return list(
+                db.session.scalars(
+                    select(Notification.user_id).where(
+                        Notification.kind == "overdue", Notification.task_id == draft.id
+                    )
+                )
+            )
+
+    try:
+        result = runner.invoke(args=["timers"])
+        assert result.exit_code == 0, result.output
+        woke, sent = result.output.split("; ")
+        assert "failed 0" in woke and int(sent.split()[0]) >= 1, result.output
+        assert overdue() == [staff]
+        run_timers(app)  # the scheduler's job finds the alert already sent
+        again = runner.invoke(args=["timers"])
+        assert again.exit_code == 0 and again.output.endswith("; 0 notification(s) sent\n"), again.output
+        assert overdue() == [staff]
+    finally:
+        clock.set(started)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import wake_due
 from tests.conftest import (
     COUNTY_COMMITTEE,
     COUNTY_OFFICE,
@@ -29,7 +30,6 @@ from workflows.engine.errors import Conflict, FormInvalid, NotAuthorized, NotFou
 from workflows.engine.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.scripting import end_events
-from workflows.engine.timers import wake_due
 
 Factory = sessionmaker[Session]
 MakeEngine = Callable[[Session], Engine]

@@ -19,6 +19,14 @@ FORM_FILES = sorted(FORMS.glob("*.json"))
 # Field contracts with the diagrams: form -> {field: (JSON type, required)}. Conditions and scripts read
 # these names, so renaming or retyping one is a breaking change.
 CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
+    # The written report a case opens with (Art. 38): the start form of accountability_case, for the web
+    # page and POST /api/v1/cases alike.
+    "case_report": {
+        "source": ("string", True),
+        "reporter": ("string", True),
+        "art31_items": ("array", True),
+        "facts": ("string", True),
+    },
     "intake_register": {
         "source": ("string", True),
         "reporter": ("string", True),
@@ -103,6 +111,7 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
 
 ENUMS = {
     ("intake_register", "source"): ["member_unit", "other_unit", "individual", "assessment", "inspection"],
+    ("case_report", "source"): ["member_unit", "other_unit", "individual", "assessment", "inspection"],
     ("intake_verify", "severity"): ["ordinary", "serious", "especially_serious", "especially_serious_veto"],
     ("level_approval", "interviewer"): ["office_director", "committee_director"],
     ("joint_opinion", "department_opinion"): ["agree", "disagree", "abstain"],

@@ -14,17 +14,14 @@ import holidays
 import pytest
 from holidays.calendars.chinese import _ChineseLunisolar
 
+from workflows.engine.holiday_schedule import MAX_YEAR, MIN_YEAR, YearSchedule, parse_schedule
 from workflows.engine.legal_time import (
     CST,
-    MAX_YEAR,
-    MIN_YEAR,
     CalendarError,
     CalendarUsage,
     WorkingCalendar,
-    YearSchedule,
     add_months,
     end_of_day,
-    parse_schedule,
     to_cst,
 )
 

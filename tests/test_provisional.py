@@ -7,17 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.jobs import recompute_provisional_deadlines, wake_due
 from tests.conftest import COUNTY_COMMITTEE, COUNTY_OFFICE, FIXTURES, WANCHENG_TOWN
-from workflows.engine.calendar_store import load_calendar, recompute_provisional, store_schedule
+from workflows.engine.calendar_store import load_calendar, store_schedule
 from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
 from workflows.engine.definitions import SpecCache, deploy, read_project_files
-from workflows.engine.legal_time import CST, YearSchedule
+from workflows.engine.holiday_schedule import YearSchedule
+from workflows.engine.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.timers import wake_due
 from workflows.regulation.wiring import build_engine
 
 # A made-up 2027 notice for the test: New Year 1–3 January off, plus Monday 4 January; Sunday 10 January
@@ -74,7 +76,7 @@ def test_deadline_into_unpublished_year_is_provisional_then_recomputed(
 
         store_schedule(s, NOTICE_2027, loaded_by="test")
         s.commit()
-        report = recompute_provisional(s, make_engine)
+        report = recompute_provisional_deadlines(s, make_engine)
         assert sorted(report.recomputed) == sorted([case_id, wait_id]) and not report.failed
 
     with session_factory() as s:
@@ -113,6 +115,50 @@ def test_deadline_within_a_published_year_is_not_provisional(
     measures = next(t for t in engine.ready_tasks(case.id) if t.element_id == "report_measures")
     assert measures.due_at == datetime(2026, 11, 16, 23, 59, 59, tzinfo=CST) and not measures.due_provisional
     assert case.has_provisional is False
+
+
+def test_recompute_goes_on_past_a_failing_instance(
+    session_factory: sessionmaker[Session],
+    session: Session,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One commit per instance: an instance whose recomputation raises (any exception) keeps its old
+    deadline and is reported; the others are recomputed and committed."""
+    cache = SpecCache()
+
+    def make_engine(s: Session) -> Engine:
+        return build_engine(s, load_calendar(s), clock=clock, spec_cache=cache)
+
+    deploy(session, read_project_files(FIXTURES), make_engine(session).checks, created_by="test")
+    session.commit()
+    clock.set(datetime(2026, 12, 29, 10, 0, tzinfo=CST))  # waits until 6 Jan 2027, provisional
+    with session_factory() as s:
+        engine = make_engine(s)
+        ids = [
+            engine.start("wait_working_days", business_key=f"r{i}", unit_code=WANCHENG_TOWN).id
+            for i in range(3)
+        ]
+        store_schedule(s, NOTICE_2027, loaded_by="test")
+        s.commit()
+    broken = ids[1]
+    recompute = Engine.recompute_provisional
+
+    def failing(self: Engine, instance_id: int) -> ProcessInstance:
+        inst = recompute(self, instance_id)  # flushes the new deadline first: it must be rolled back
+        if instance_id == broken:
+            raise RuntimeError("disk full")
+        return inst
+
+    monkeypatch.setattr(Engine, "recompute_provisional", failing)
+    with session_factory() as s:
+        report = recompute_provisional_deadlines(s, make_engine)
+    assert sorted(report.recomputed) == sorted(set(ids) - {broken})
+    assert report.failed == {broken: "RuntimeError: disk full"}
+    with session_factory() as s:
+        wake_at = {i.id: (i.next_wake_at, i.has_provisional) for i in s.scalars(select(ProcessInstance))}
+    old, new = datetime(2027, 1, 6, 23, 59, 59, tzinfo=CST), datetime(2027, 1, 7, 23, 59, 59, tzinfo=CST)
+    assert wake_at == {i: (old, True) if i == broken else (new, False) for i in ids}
 
 
 MakeEngine = Callable[[Session], Engine]

@@ -6,6 +6,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
@@ -32,7 +33,7 @@ def admin_required(view: Any) -> Any:
 
 @bp.get("/users")
 @admin_required
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     query = select(User).order_by(User.username).limit(100)
     if q:
@@ -50,17 +51,17 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.post("/users")
 @admin_required
-def create():  # type: ignore[no-untyped-def]
+def create() -> ResponseReturnValue:
     form = request.form
     try:
         user = create_user(
-            db.session,
+            db.session(),
             form.get("username", "").strip(),
             form.get("display_name", "").strip(),
             form.get("password", ""),
         )
         if form.get("role"):
-            grant(db.session, user, form["role"], form.get("org_code", ""))
+            grant(db.session(), user, form["role"], form.get("org_code", ""))
         db.session.commit()
         flash(_("已创建用户 %(u)s", u=user.username), "success")
     except (AccountError, ValueError) as exc:
@@ -71,13 +72,13 @@ def create():  # type: ignore[no-untyped-def]
 
 @bp.post("/users/<int:user_id>/grants")
 @admin_required
-def add_grant(user_id: int):  # type: ignore[no-untyped-def]
+def add_grant(user_id: int) -> ResponseReturnValue:
     user = db.session.get(User, user_id) or abort(404)
     role = request.form.get("role", "")
     if request.form.get("department"):
         role = f"{role}/{request.form['department']}"
     try:
-        grant(db.session, user, role, request.form.get("org_code", ""))
+        grant(db.session(), user, role, request.form.get("org_code", ""))
         db.session.commit()
         flash(_("已授权"), "success")
     except AccountError as exc:
@@ -88,7 +89,7 @@ def add_grant(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/grants/<int:grant_id>/revoke")
 @admin_required
-def revoke(grant_id: int):  # type: ignore[no-untyped-def]
+def revoke(grant_id: int) -> ResponseReturnValue:
     row = db.session.get(RoleGrant, grant_id) or abort(404)
     username = row.user.username
     db.session.delete(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -35,9 +36,9 @@ def _me() -> dict[str, object]:
     public=True,
 )
 @csrf.exempt  # a cross-site JSON POST needs a CORS preflight we never grant; everything after is protected
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     creds = LoginSchema().load(request.get_json(silent=True) or {})
-    user = authenticate(db.session, creds["username"], creds["password"])
+    user = authenticate(db.session(), creds["username"], creds["password"])
     if user is None:
         return error_response("login_failed", "wrong username or password", 401)
     login_user(user)
@@ -47,7 +48,7 @@ def login():  # type: ignore[no-untyped-def]
 @bp.post("/auth/logout")
 @doc("Log out", response=StatusSchema)
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     logout_user()
     return StatusSchema().dump({"status": "logged_out"})
 
@@ -55,5 +56,5 @@ def logout():  # type: ignore[no-untyped-def]
 @bp.get("/auth/me")
 @doc("Current user, grants and CSRF token", response=MeSchema)
 @login_required
-def me():  # type: ignore[no-untyped-def]
+def me() -> ResponseReturnValue:
     return _me()

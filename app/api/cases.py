@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -40,7 +41,8 @@ def report_body() -> dict[str, Any]:
     except NotFound:
         path = Path(current_app.config["DEFINITIONS_ROOT"]) / "forms" / "case_report.json"
         form = json.loads(path.read_text(encoding="utf-8"))
-    body = copy.deepcopy(form) if form else {"type": "object"}  # the engine caches the form: never mutate it
+    # The engine caches the form: never mutate it.
+    body: dict[str, Any] = copy.deepcopy(form) if form else {"type": "object"}
     body["properties"] = {"unit_code": dict(UNIT_CODE), **body.get("properties", {})}
     body["required"] = ["unit_code", *body.get("required", [])]
     return body
@@ -55,7 +57,7 @@ def report_body() -> dict[str, Any]:
     errors=(403, 422),
 )
 @login_required
-def create_case():  # type: ignore[no-untyped-def]
+def create_case() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     report = dict(body) if isinstance(body, dict) else {}
     unit_code = str(report.pop("unit_code", ""))
@@ -72,7 +74,7 @@ def create_case():  # type: ignore[no-untyped-def]
     response=CasePageSchema,
 )
 @login_required
-def list_cases():  # type: ignore[no-untyped-def]
+def list_cases() -> ResponseReturnValue:
     filters = CaseFilters(**CaseQuerySchema().load(request.args))
     eng = engine()
     query = cases_query(eng, current_actor(), filters)
@@ -100,7 +102,7 @@ def list_cases():  # type: ignore[no-untyped-def]
     errors=(403, 404),
 )
 @login_required
-def read_case(case_id: int):  # type: ignore[no-untyped-def]
+def read_case(case_id: int) -> ResponseReturnValue:
     eng = engine()
     inst = get_case(eng, current_actor(), case_id)
     return CaseDetailSchema().dump(case_detail(eng, inst))

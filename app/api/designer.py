@@ -4,6 +4,7 @@ plan and run migrations. The same services as the designer pages; every change i
 from __future__ import annotations
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from app.api import bp
@@ -34,7 +35,7 @@ from workflows.engine.compare import compare
     errors=(403, 404, 422),
 )
 @login_required
-def upload_definitions():  # type: ignore[no-untyped-def]
+def upload_definitions() -> ResponseReturnValue:
     """JSON ``{"files": {"bpmn/x.bpmn": "<xml…>"}, "comment": …}`` or multipart ``files`` (.bpmn/.json)."""
     if request.files:
         changes: dict[str, str | bytes] = {}
@@ -57,7 +58,7 @@ def upload_definitions():  # type: ignore[no-untyped-def]
     errors=(403, 404),
 )
 @login_required
-def compare_definitions(old: int, new: int):  # type: ignore[no-untyped-def]
+def compare_definitions(old: int, new: int) -> ResponseReturnValue:
     eng = engine()
     require_designer(current_actor())
     return ComparisonSchema().dump({"changes": compare(by_number(eng, old), by_number(eng, new))})
@@ -71,7 +72,7 @@ def compare_definitions(old: int, new: int):  # type: ignore[no-untyped-def]
     errors=(403, 404),
 )
 @login_required
-def migrations():  # type: ignore[no-untyped-def]
+def migrations() -> ResponseReturnValue:
     body = MigrationSchema().load(request.get_json(silent=True) or {})
     results = run_migration(engine(), current_actor(), MigrationRequest(**body))
     db.session.commit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 
@@ -32,7 +33,9 @@ STATUS: dict[type[EngineError], int] = {
 }
 
 
-def error_response(code: str, message: str, status: int, errors: Any = None, **extra: Any):  # type: ignore[no-untyped-def]
+def error_response(
+    code: str, message: str, status: int, errors: Any = None, **extra: Any
+) -> ResponseReturnValue:
     body: dict[str, Any] = {"error": code, "message": message, **extra}
     if errors is not None:
         body["errors"] = errors
@@ -40,7 +43,7 @@ def error_response(code: str, message: str, status: int, errors: Any = None, **e
 
 
 @bp.errorhandler(EngineError)
-def _engine_error(exc: EngineError):  # type: ignore[no-untyped-def]
+def _engine_error(exc: EngineError) -> ResponseReturnValue:
     db.session.rollback()
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
     if isinstance(exc, DefinitionInvalid):  # file, line, element, message: a designer can find each one
@@ -49,14 +52,14 @@ def _engine_error(exc: EngineError):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(ValidationError)
-def _invalid_input(exc: ValidationError):  # type: ignore[no-untyped-def]
+def _invalid_input(exc: ValidationError) -> ResponseReturnValue:
     db.session.rollback()
     return error_response("invalid_input", "the request is not valid", 422, exc.messages)
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(exc: CSRFError) -> ResponseReturnValue:
         if request.path.startswith("/api/"):
             return error_response("csrf_failed", f"{exc.description} (send the X-CSRFToken header)", 400)
         return exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select, text
 
@@ -15,7 +16,7 @@ from workflows.engine.models import DefinitionVersion
 
 @bp.get("/health")
 @doc("Liveness and database check", response=HealthSchema, public=True)
-def health():  # type: ignore[no-untyped-def]
+def health() -> ResponseReturnValue:
     db.session.execute(text("select 1"))
     return HealthSchema().dump({"status": "ok", "now": runtime().clock.now()})
 
@@ -23,7 +24,7 @@ def health():  # type: ignore[no-untyped-def]
 @bp.get("/definitions")
 @doc("Deployed definition versions, newest first", response=DefinitionVersionSchema(many=True))
 @login_required
-def definitions():  # type: ignore[no-untyped-def]
+def definitions() -> ResponseReturnValue:
     rows = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc()))
     return DefinitionVersionSchema(many=True).dump(
         [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -52,7 +53,7 @@ def _body() -> dict[str, Any]:
     response=TaskPageSchema,
 )
 @login_required
-def list_tasks():  # type: ignore[no-untyped-def]
+def list_tasks() -> ResponseReturnValue:
     args = TaskQuerySchema().load(request.args)
     eng = engine()
     query = visible_tasks(current_actor())
@@ -81,7 +82,7 @@ def list_tasks():  # type: ignore[no-untyped-def]
     errors=(403, 404, 409, 422),
 )
 @login_required
-def complete_task(task_id: str):  # type: ignore[no-untyped-def]
+def complete_task(task_id: str) -> ResponseReturnValue:
     body = CompleteTaskSchema().load(_body())
     eng = engine()
     done = services.complete_task(eng, current_actor(), task_id, body["data"], body["comment"])
@@ -94,7 +95,7 @@ def complete_task(task_id: str):  # type: ignore[no-untyped-def]
     return CompletionSchema().dump(result)
 
 
-def _task_action(task_id: str, run: Any, *args: Any):  # type: ignore[no-untyped-def]
+def _task_action(task_id: str, run: Any, *args: Any) -> ResponseReturnValue:
     eng = engine()
     run(eng, current_actor(), task_id, *args)
     task = services.get_task(eng, task_id)
@@ -106,14 +107,14 @@ def _task_action(task_id: str, run: Any, *args: Any):  # type: ignore[no-untyped
 @bp.post("/tasks/<task_id>/claim")
 @doc("Claim a task of one of the caller's groups", response=TaskSchema, errors=(403, 404, 409))
 @login_required
-def claim_task(task_id: str):  # type: ignore[no-untyped-def]
+def claim_task(task_id: str) -> ResponseReturnValue:
     return _task_action(task_id, services.claim)
 
 
 @bp.post("/tasks/<task_id>/release")
 @doc("Release a claimed task", response=TaskSchema, errors=(403, 404, 409))
 @login_required
-def release_task(task_id: str):  # type: ignore[no-untyped-def]
+def release_task(task_id: str) -> ResponseReturnValue:
     return _task_action(task_id, services.release)
 
 
@@ -125,7 +126,7 @@ def release_task(task_id: str):  # type: ignore[no-untyped-def]
     errors=(403, 404, 409),
 )
 @login_required
-def send_back_task(task_id: str):  # type: ignore[no-untyped-def]
+def send_back_task(task_id: str) -> ResponseReturnValue:
     return _task_action(task_id, services.send_back, SendBackSchema().load(_body())["reason"])
 
 
@@ -137,7 +138,7 @@ def send_back_task(task_id: str):  # type: ignore[no-untyped-def]
     errors=(403, 404, 409),
 )
 @login_required
-def transfer_task(task_id: str):  # type: ignore[no-untyped-def]
+def transfer_task(task_id: str) -> ResponseReturnValue:
     body = TransferSchema().load(_body())
     return _task_action(task_id, services.transfer, body["to"], body["note"])
 
@@ -150,12 +151,12 @@ def transfer_task(task_id: str):  # type: ignore[no-untyped-def]
     errors=(403, 404),
 )
 @login_required
-def urge_task(task_id: str):  # type: ignore[no-untyped-def]
+def urge_task(task_id: str) -> ResponseReturnValue:
     return _task_action(task_id, services.urge, UrgeSchema().load(_body())["note"])
 
 
 @bp.post("/tasks/<task_id>/comment")
 @doc("Comment on the task's working file", body=CommentSchema, response=TaskSchema, errors=(403, 404))
 @login_required
-def comment_task(task_id: str):  # type: ignore[no-untyped-def]
+def comment_task(task_id: str) -> ResponseReturnValue:
     return _task_action(task_id, services.comment, CommentSchema().load(_body())["text"])

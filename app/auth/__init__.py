@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 
+from app.auth.models import User
 from app.extensions import db
 from workflows.engine.actors import Actor
 
@@ -13,14 +15,13 @@ login_manager.login_view = "web.login"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):  # type: ignore[no-untyped-def]
-    from app.auth.models import User
+def _load_user(user_id: str) -> User | None:
 
     return db.session.get(User, int(user_id))
 
 
 @login_manager.unauthorized_handler
-def _unauthorized():  # type: ignore[no-untyped-def]
+def _unauthorized() -> ResponseReturnValue:
     if request.path.startswith("/api/"):
         return jsonify(error="not_logged_in", message="log in first (POST /api/v1/auth/login)"), 401
     return redirect(url_for("web.login", next=request.full_path))

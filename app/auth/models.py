@@ -7,11 +7,11 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
 from workflows.engine.actors import Actor
+from workflows.engine.models import Base
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,7 +41,7 @@ class User(UserMixin, db.Model):
         return Actor(self.username, frozenset((g.role, g.org_code) for g in self.grants))
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Base):
     __tablename__ = "role_grant"
     __table_args__ = (UniqueConstraint("user_id", "role", "org_code"),)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -28,7 +29,9 @@ def case_stats(year: int) -> dict[str, Any]:
     cases = cases_query(eng, actor, CaseFilters()).subquery()
     in_year = select(cases).where(func.extract("year", cases.c.created_at) == year).subquery()
     level = in_year.c.summary["level"].as_string()
-    by_level = dict(db.session.execute(select(level, func.count()).group_by(level)).all())
+    by_level: dict[str | None, int] = dict(
+        db.session.execute(select(level, func.count()).group_by(level)).all()
+    )
     overdue_by_county: dict[str, int] = {}
     cases_by_county: dict[str, int] = {}
     for unit_code, n in db.session.execute(
@@ -61,12 +64,12 @@ def case_stats(year: int) -> dict[str, Any]:
 
 def annual_stats(year: int) -> dict[str, Any]:
     """Letters, findings and grades from the annual cycle."""
-    return annual.dashboard_stats(db.session, year, org_of(engine()))
+    return annual.dashboard_stats(db.session(), year, org_of(engine()))
 
 
 @bp.get("")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard() -> ResponseReturnValue:
     now = engine().now()
     try:
         year = int(request.args.get("year", now.year))
@@ -83,7 +86,7 @@ def dashboard():  # type: ignore[no-untyped-def]
 
 @bp.get("/annual")
 @login_required
-def annual_overview():  # type: ignore[no-untyped-def]
+def annual_overview() -> ResponseReturnValue:
     """The year's cycles from the city down to each county, letters per committee (层层签订, Art. 13),
     findings, grades and the salary list — each row linked to its instance page."""
     eng = engine()
@@ -94,16 +97,16 @@ def annual_overview():  # type: ignore[no-untyped-def]
         year = now.year
     actor = current_actor()
     visible = org_of(eng).subtree({org for _, org in actor.grants})
-    cycles = [c for c in annual.cycles(db.session, year) if c.unit_code in visible]
+    cycles = [c for c in annual.cycles(db.session(), year) if c.unit_code in visible]
     return render_template(
         "dashboard/annual.html",
         year=year,
         cycles=cycles,
-        letters=[r for r in annual.letters(db.session, year) if r.unit_code in visible],
-        findings=[f for f in annual.findings(db.session, year) if f.unit_code in visible],
-        grades=[g for g in annual.grades(db.session, year) if g.unit_code in visible],
-        salary=[u for u in annual.salary_list(db.session, year) if u in visible],
-        progress=annual.letter_progress(db.session, year, now),
+        letters=[r for r in annual.letters(db.session(), year) if r.unit_code in visible],
+        findings=[f for f in annual.findings(db.session(), year) if f.unit_code in visible],
+        grades=[g for g in annual.grades(db.session(), year) if g.unit_code in visible],
+        salary=[u for u in annual.salary_list(db.session(), year) if u in visible],
+        progress=annual.letter_progress(db.session(), year, now),
         org=org_of(eng),
         now=now,
     )

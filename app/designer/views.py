@@ -13,6 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -53,7 +54,7 @@ def designer_required(view: Any) -> Any:
 
 @bp.get("")
 @designer_required
-def designer_home():  # type: ignore[no-untyped-def]
+def designer_home() -> ResponseReturnValue:
     versions = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc())).all()
     audit_rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20)).all()
     return render_template("designer/home.html", versions=versions, audit=audit_rows)
@@ -68,14 +69,14 @@ def _file(version: DefinitionVersion, path: str) -> DefinitionFile:
 
 @bp.get("/versions/<int:number>/files/<path:path>")
 @designer_required
-def file_content(number: int, path: str):  # type: ignore[no-untyped-def]
+def file_content(number: int, path: str) -> ResponseReturnValue:
     row = _file(version_by_number(engine(), number), path)
     return Response(row.content, mimetype="application/xml" if path.endswith(".bpmn") else "application/json")
 
 
 @bp.get("/versions/<int:number>/download")
 @designer_required
-def download(number: int):  # type: ignore[no-untyped-def]
+def download(number: int) -> ResponseReturnValue:
     version = version_by_number(engine(), number)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -103,7 +104,7 @@ def _editor_context(number: int | None, path: str) -> dict[str, Any]:
 
 @bp.get("/edit/<int:number>/<path:path>")
 @designer_required
-def edit(number: int, path: str):  # type: ignore[no-untyped-def]
+def edit(number: int, path: str) -> ResponseReturnValue:
     version = version_by_number(engine(), number)
     xml = _file(version, path).content
     return render_template("designer/modeler.html", xml=xml, **_editor_context(number, path))
@@ -132,7 +133,7 @@ def _new_process_xml(pid: str, name: str) -> str:
 
 @bp.get("/new")
 @designer_required
-def new_diagram():  # type: ignore[no-untyped-def]
+def new_diagram() -> ResponseReturnValue:
     pid = request.args.get("process_id", "").strip()
     if not re.fullmatch(r"[a-z][a-z0-9_]{2,60}", pid):
         flash(_("流程标识须为小写字母、数字和下划线"), "error")
@@ -144,7 +145,7 @@ def new_diagram():  # type: ignore[no-untyped-def]
 
 @bp.post("/deploy")
 @designer_required
-def deploy_json():  # type: ignore[no-untyped-def]
+def deploy_json() -> ResponseReturnValue:
     body = request.get_json(silent=True) or {}
     files = body.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
@@ -166,7 +167,7 @@ def deploy_json():  # type: ignore[no-untyped-def]
 
 @bp.post("/upload")
 @designer_required
-def upload():  # type: ignore[no-untyped-def]
+def upload() -> ResponseReturnValue:
     changes: dict[str, bytes] = {}
     for storage in request.files.getlist("files"):
         name = (storage.filename or "").rsplit("/", 1)[-1]
@@ -192,7 +193,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @bp.get("/compare")
 @designer_required
-def compare_versions():  # type: ignore[no-untyped-def]
+def compare_versions() -> ResponseReturnValue:
     eng = engine()
     try:
         old = version_by_number(eng, int(request.args.get("from", 0)))
@@ -204,7 +205,7 @@ def compare_versions():  # type: ignore[no-untyped-def]
 
 @bp.get("/forms/<int:number>/<path:path>")
 @designer_required
-def edit_form(number: int, path: str):  # type: ignore[no-untyped-def]
+def edit_form(number: int, path: str) -> ResponseReturnValue:
     version = version_by_number(engine(), number)
     return render_template(
         "designer/form.html", version=version, path=path, text=_file(version, path).content
@@ -213,7 +214,7 @@ def edit_form(number: int, path: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/forms/preview")
 @designer_required
-def preview_form():  # type: ignore[no-untyped-def]
+def preview_form() -> ResponseReturnValue:
     text = (request.get_json(silent=True) or {}).get("text", "")
     schema, problems = parse_form("forms/preview.json", text if isinstance(text, str) else "")
     if schema is None:
@@ -224,7 +225,7 @@ def preview_form():  # type: ignore[no-untyped-def]
 
 @bp.route("/migrate", methods=["GET", "POST"])
 @designer_required
-def migrate_page():  # type: ignore[no-untyped-def]
+def migrate_page() -> ResponseReturnValue:
     versions = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc())).all()
     results = None
     form = request.form

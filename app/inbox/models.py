@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from workflows.engine.models import Base
 
 
-class Notification(db.Model):
+class Notification(Base):
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
 
@@ -24,7 +24,7 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None]
 
 
-class TaskAlert(db.Model):
+class TaskAlert(Base):
     """One row per (task, kind) once its notifications went out: the job is idempotent and cheap."""
 
     __tablename__ = "task_alert"
@@ -36,7 +36,7 @@ class TaskAlert(db.Model):
     sent_at: Mapped[datetime]
 
 
-class Attachment(db.Model):
+class Attachment(Base):
     """A file in the case's working file (e.g. a rectification report), stored on disk by content hash."""
 
     __tablename__ = "attachment"

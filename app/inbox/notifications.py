@@ -1,6 +1,7 @@
 """Notifications when a task arrives, when its reminder window opens, when it is overdue, and when
-someone urges it (催办). The scheduler job and every web action call :func:`send_due_alerts`; TaskAlert rows
-make it send each kind once per task."""
+someone urges it (催办). :func:`send_due_alerts` is a step of the background pass (``app/jobs.py``, run by the
+scheduler and by ``flask timers``), which commits; here it only flushes. TaskAlert rows make it send each kind
+once per task."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def status_condition(
 
 def base_query(
     actor: Actor, filters: InboxFilters, org: OrgTree, now: datetime, ignore: str | None = None
-) -> Select[tuple[Task]]:
+) -> Select[Task]:
     query = visible_tasks(actor)
     if filters.tab == "mine":
         query = query.where(Task.claimed_by == actor.user_id)
@@ -106,7 +106,7 @@ def base_query(
     return query
 
 
-def count(session: Session, query: Select[tuple[Task]]) -> int:
+def count(session: Session, query: Select[Task]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 

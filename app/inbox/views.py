@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -38,12 +39,12 @@ def _status(task: Task, now: Any) -> dict[str, str]:
 
 @bp.get("/inbox")
 @login_required
-def inbox():  # type: ignore[no-untyped-def]
+def inbox() -> ResponseReturnValue:
     eng = engine()
     actor = current_actor()
     filters = queries.InboxFilters.from_args(request.args)
     now = eng.now()
-    rows, total = queries.page(db.session, actor, filters, org_of(eng), now)
+    rows, total = queries.page(db.session(), actor, filters, org_of(eng), now)
     instances = {
         i.id: i
         for i in db.session.scalars(
@@ -56,8 +57,8 @@ def inbox():  # type: ignore[no-untyped-def]
         rows=[(t, instances[t.instance_id], _status(t, now)) for t in rows],
         total=total,
         filters=filters,
-        status_counts=queries.status_counts(db.session, actor, filters, org_of(eng), now),
-        tab_counts=queries.tab_counts(db.session, actor, filters, org_of(eng), now),
+        status_counts=queries.status_counts(db.session(), actor, filters, org_of(eng), now),
+        tab_counts=queries.tab_counts(db.session(), actor, filters, org_of(eng), now),
         procedures=queries.PROCEDURES,
         counties=counties,
         org=org_of(eng),
@@ -81,7 +82,7 @@ def _render_task(
     values: dict[str, Any] | None = None,
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
-):  # type: ignore[no-untyped-def]
+) -> ResponseReturnValue:
     eng = engine()
     actor = current_actor()
     inst = task.instance
@@ -131,13 +132,13 @@ def _current_data(eng: Any, inst: ProcessInstance, task: Task) -> dict[str, Any]
 
 @bp.get("/tasks/<task_id>")
 @login_required
-def task_page(task_id: str):  # type: ignore[no-untyped-def]
+def task_page(task_id: str) -> ResponseReturnValue:
     return _render_task(_task_or_404(task_id))
 
 
 @bp.post("/tasks/<task_id>")
 @login_required
-def complete(task_id: str):  # type: ignore[no-untyped-def]
+def complete(task_id: str) -> ResponseReturnValue:
     task = _task_or_404(task_id)
     eng = engine()
     schema = form_schema(eng, task.instance.version_id, task.form)
@@ -167,7 +168,7 @@ def _engine_message(exc: EngineError) -> str:
     }.get(exc.code, str(exc))
 
 
-def _action(task_id: str, success: str, run: Callable[..., object], *args: Any):  # type: ignore[no-untyped-def]
+def _action(task_id: str, success: str, run: Callable[..., object], *args: Any) -> ResponseReturnValue:
     """Run one task service as the current user, commit, and go back with a message."""
     try:
         run(engine(), current_actor(), task_id, *args)
@@ -181,44 +182,44 @@ def _action(task_id: str, success: str, run: Callable[..., object], *args: Any):
 
 @bp.post("/tasks/<task_id>/claim")
 @login_required
-def claim(task_id: str):  # type: ignore[no-untyped-def]
+def claim(task_id: str) -> ResponseReturnValue:
     return _action(task_id, _("已签收"), services.claim)
 
 
 @bp.post("/tasks/<task_id>/release")
 @login_required
-def release(task_id: str):  # type: ignore[no-untyped-def]
+def release(task_id: str) -> ResponseReturnValue:
     return _action(task_id, _("已退回组任务"), services.release)
 
 
 @bp.post("/tasks/<task_id>/send-back")
 @login_required
-def send_back(task_id: str):  # type: ignore[no-untyped-def]
+def send_back(task_id: str) -> ResponseReturnValue:
     return _action(task_id, _("已驳回"), services.send_back, request.form.get("reason", ""))
 
 
 @bp.post("/tasks/<task_id>/transfer")
 @login_required
-def transfer(task_id: str):  # type: ignore[no-untyped-def]
+def transfer(task_id: str) -> ResponseReturnValue:
     form = request.form
     return _action(task_id, _("已转办"), services.transfer, form.get("to", ""), form.get("note", ""))
 
 
 @bp.post("/tasks/<task_id>/urge")
 @login_required
-def urge(task_id: str):  # type: ignore[no-untyped-def]
+def urge(task_id: str) -> ResponseReturnValue:
     return _action(task_id, _("已催办"), services.urge, request.form.get("note", ""))
 
 
 @bp.post("/tasks/<task_id>/comment")
 @login_required
-def comment(task_id: str):  # type: ignore[no-untyped-def]
+def comment(task_id: str) -> ResponseReturnValue:
     return _action(task_id, _("意见已保存"), services.comment, request.form.get("text", ""))
 
 
 @bp.post("/tasks/<task_id>/attach")
 @login_required
-def attach(task_id: str):  # type: ignore[no-untyped-def]
+def attach(task_id: str) -> ResponseReturnValue:
     upload = request.files.get("file")
     name, content = (upload.filename or "", upload.read()) if upload else ("", b"")
     store = Path(current_app.config["ATTACHMENTS_DIR"])
@@ -227,7 +228,7 @@ def attach(task_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
-def download(attachment_id: int):  # type: ignore[no-untyped-def]
+def download(attachment_id: int) -> ResponseReturnValue:
     try:
         row = services.readable_attachment(engine(), current_actor(), attachment_id)
     except NotFound:
@@ -240,7 +241,7 @@ def download(attachment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/notifications")
 @login_required
-def notifications():  # type: ignore[no-untyped-def]
+def notifications() -> ResponseReturnValue:
     rows = db.session.scalars(
         select(Notification)
         .where(Notification.user_id == current_user.id)
@@ -252,7 +253,7 @@ def notifications():  # type: ignore[no-untyped-def]
 
 @bp.post("/notifications/read")
 @login_required
-def mark_read():  # type: ignore[no-untyped-def]
+def mark_read() -> ResponseReturnValue:
     now = engine().now()
     for row in db.session.scalars(
         select(Notification).where(Notification.user_id == current_user.id, Notification.read_at.is_(None))

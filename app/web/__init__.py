@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -24,16 +25,16 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     return redirect(url_for("inbox.inbox") if current_user.is_authenticated else url_for("web.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next"))
     username = request.form.get("username", "").strip()
-    user = authenticate(db.session, username, request.form.get("password", ""))
+    user = authenticate(db.session(), username, request.form.get("password", ""))
     if user is None:
         return render_template(
             "login.html", error=_("用户名或密码错误"), username=username, next=request.form.get("next")
@@ -45,13 +46,13 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     logout_user()
     return redirect(url_for("web.login"))
 
 
 @bp.post("/locale")
-def set_locale():  # type: ignore[no-untyped-def]
+def set_locale() -> ResponseReturnValue:
     locale = request.form.get("locale")
     if locale in LOCALES:
         session["locale"] = locale

@@ -2,20 +2,18 @@
 
 The `holidays` package knows the State Council's schedule up to the current year; next year's arrives in
 November or December (ENGINE_NOTES.md). Until then deadlines in that year are provisional. An admin loads the
-published schedule (``flask calendar load``), and every provisional deadline is recomputed with it.
+published schedule (``flask calendar load``), and every provisional deadline is recomputed with it
+(``app/jobs.py: recompute_provisional_deadlines``, which owns the commits; nothing here commits).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine import clock
-from workflows.engine.core import Engine
-from workflows.engine.legal_time import WorkingCalendar, YearSchedule
+from workflows.engine.holiday_schedule import YearSchedule
+from workflows.engine.legal_time import WorkingCalendar
 from workflows.engine.models import CalendarSchedule, ProcessInstance
 
 
@@ -50,24 +48,6 @@ def store_schedule(session: Session, schedule: YearSchedule, loaded_by: str) -> 
     return row
 
 
-@dataclass
-class RecomputeReport:
-    recomputed: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-
-
-def recompute_provisional(session: Session, make_engine: Callable[[Session], Engine]) -> RecomputeReport:
-    """Recompute every provisional deadline with the calendar as now loaded; one commit per instance."""
-    report = RecomputeReport()
-    ids = list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.has_provisional)))
-    session.commit()
-    for instance_id in ids:
-        engine = make_engine(session)
-        try:
-            engine.recompute_provisional(instance_id)
-            session.commit()
-            report.recomputed.append(instance_id)
-        except Exception as exc:  # one broken instance must not stop the others; it is reported
-            session.rollback()
-            report.failed[instance_id] = str(exc)
-    return report
+def provisional_instance_ids(session: Session) -> list[int]:
+    """Instances holding a deadline computed without a published schedule (recomputed after a load)."""
+    return list(session.scalars(select(ProcessInstance.id).where(ProcessInstance.has_provisional)))

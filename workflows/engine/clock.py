@@ -13,7 +13,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from workflows.engine.legal_time import CST
@@ -82,7 +82,7 @@ class _ClockDatetime(datetime):
     """``datetime`` whose ``now()`` reads the active clock; everything else is inherited."""
 
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
         instant = _active.get().now()
         return instant.astimezone(tz) if tz is not None else instant.astimezone().replace(tzinfo=None)
 
@@ -97,5 +97,5 @@ def install_spiff_clock() -> None:
         return
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    timer.datetime = _ClockDatetime  # type: ignore[misc]
+    timer.datetime = _ClockDatetime
     _installed = True

@@ -265,7 +265,7 @@ class Engine:
 
     def note(
         self, instance_id: int, actor: Actor, kind: str, detail: dict[str, Any], task_id: str | None = None
-    ):
+    ) -> ProcessInstance:
         """Put a comment (审批意见), an urge (催办) or an attachment on the case's working file."""
         inst = self.get_instance(instance_id)
         row = self.session.get(Task, task_id) if task_id else None

@@ -12,7 +12,7 @@ from workflows.engine.actors import Actor
 from workflows.engine.models import Task
 
 
-def visible_tasks(actor: Actor) -> Select[tuple[Task]]:
+def visible_tasks(actor: Actor) -> Select[Task]:
     """Open tasks the actor may work (a base query to filter, sort and page further)."""
     if not actor.grants:
         return select(Task).where(false())

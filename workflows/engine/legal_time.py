@@ -17,71 +17,42 @@ statutory holidays (the law fixes which festivals are off and that a festival on
 the next working day), but the published schedule may move days around (bridge days, make-up Saturdays).
 Such answers are *provisional*: ``WorkingCalendar.track()`` reports them so the engine can store the deadline
 as provisional and recompute it once the schedule is loaded with ``WorkingCalendar.load_schedule()``.
+The schedules themselves (a typed-in notice, the package's data, the supported years) are in
+``holiday_schedule``; this module counts with them.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
-from typing import Any
 
-import holidays as holidays_pkg
 from dateutil.relativedelta import relativedelta
+
+from workflows.engine.holiday_schedule import (
+    CalendarError,
+    YearSchedule,
+    check_year,
+    days_in_year,
+    package_days_off,
+    package_official_years,
+)
 
 __all__ = [
     "CST",
-    "MAX_YEAR",
-    "MIN_YEAR",
     "CalendarError",
     "CalendarUsage",
     "WorkingCalendar",
-    "YearSchedule",
     "add_months",
     "end_of_day",
-    "parse_schedule",
     "to_cst",
 ]
 
 #: China Standard Time. Every deadline carries this offset so it means the same instant on any server.
 CST = timezone(timedelta(hours=8))
-
-#: First year the calendar answers. The ``holidays`` package encodes the State Council's notices from 2001
-#: on ("Only checked with the official General Office of the State Council Notice from 2001 onwards"); for
-#: earlier years it would silently return statutory holidays without the make-up days that were in force
-#: since 1999, and the 2017 regulation has no cases that old anyway.
-MIN_YEAR = 2001
-
-#: Last year the calendar answers. The package's lunisolar tables (Spring Festival, Dragon Boat,
-#: Mid-Autumn) end in 2100 and its Qingming approximation is documented as reliable for 1901–2099 only.
-#: Past its ``end_year`` the package returns *no* holidays at all: every weekday would look like a working
-#: day, silently.
-MAX_YEAR = 2099
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_SCHEDULE_KEYS = frozenset({"year", "source", "holidays", "workdays"})
-
-
-class CalendarError(ValueError):
-    """The calendar cannot give a trustworthy answer (unsupported year, malformed schedule, bad argument).
-
-    A ValueError so that callers validating user input can treat it like any other bad value; a separate class
-    so that the engine can tell "no calendar for this year" apart from programming errors.
-    """
-
-
-def _check_year(year: int) -> None:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise CalendarError(
-            f"year {year} is outside the supported range {MIN_YEAR}-{MAX_YEAR} "
-            "of the PRC working-day calendar"
-        )
 
 
 def _check_count(n: int, unit: str) -> None:
@@ -142,143 +113,6 @@ def add_months(start: date | datetime, n: int) -> datetime:
     return end_of_day(_local_date(start) + relativedelta(months=n))
 
 
-@dataclass(frozen=True)
-class YearSchedule:
-    """The State Council's published holiday schedule for one year.
-
-    ``holidays`` are all days off that the notice lists, including bridge days (e.g. 2026-10-06/07) and
-    days that fall on weekends; ``workdays`` are the make-up working days (调休), which are always Saturdays
-    or Sundays. ``source`` names the notice (e.g. "国务院办公厅关于2026年部分节假日安排的通知") because a
-    legal deadline must be traceable to the document it was computed from.
-
-    Days of the year in neither set follow the normal week: Monday–Friday worked, Saturday/Sunday off.
-
-    Any iterable of dates is accepted and stored as a frozenset. Dates of another year are refused: a
-    notice occasionally put a make-up day in late December of the previous year (2011-12-31 for New Year
-    2012); such a day belongs in the previous year's schedule.
-    """
-
-    year: int
-    holidays: frozenset[date]
-    workdays: frozenset[date]
-    source: str
-
-    def __post_init__(self) -> None:
-        where = f"schedule for {self.year}"
-        if isinstance(self.year, bool) or not isinstance(self.year, int):
-            raise CalendarError(f"schedule year must be an integer, got {self.year!r}")
-        _check_year(self.year)
-        if not isinstance(self.source, str) or not self.source.strip():
-            raise CalendarError(f"{where}: source must name the published notice")
-        for name in ("holidays", "workdays"):
-            value = getattr(self, name)
-            if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-                raise CalendarError(f"{where}: {name} must be a collection of dates")
-            dates = frozenset(value)
-            for d in sorted(dates, key=repr):
-                # datetime is a date subclass, but a time of day in a list of days is a mix-up.
-                if isinstance(d, datetime) or not isinstance(d, date):
-                    raise CalendarError(f"{where}: {name} contains {d!r}, which is not a date")
-                if d.year != self.year:
-                    raise CalendarError(f"{where}: {name} contains {d}, which is not in {self.year}")
-            object.__setattr__(self, name, dates)
-        if overlap := self.holidays & self.workdays:
-            days = ", ".join(str(d) for d in sorted(overlap))
-            raise CalendarError(f"{where}: dates listed both as holidays and workdays: {days}")
-        for d in sorted(self.workdays):
-            if d.weekday() < 5:
-                raise CalendarError(
-                    f"{where}: workday {d} is a {_WEEKDAY_NAMES[d.weekday()]}; make-up working days are "
-                    "Saturdays or Sundays, a weekday is a working day anyway (wrong date?)"
-                )
-
-    def is_working_day(self, d: date) -> bool:
-        """Whether ``d`` (a day of ``year``) is worked under this schedule."""
-        if d in self.workdays:
-            return True
-        return d not in self.holidays and d.weekday() < 5
-
-
-def _parse_dates(year: int, field_name: str, raw: Any) -> frozenset[date]:
-    if isinstance(raw, str | bytes) or not isinstance(raw, list | tuple):
-        raise CalendarError(
-            f"schedule {year}: {field_name} must be a list of 'YYYY-MM-DD' strings, got {raw!r}"
-        )
-    dates: set[date] = set()
-    for i, item in enumerate(raw):
-        where = f"schedule {year}: {field_name}[{i}] = {item!r}"
-        # date.fromisoformat also takes "20270101" and "2027-W05-5"; our JSON uses one form only.
-        if not isinstance(item, str) or not _ISO_DATE.fullmatch(item):
-            raise CalendarError(f"{where} is not a date in the form YYYY-MM-DD")
-        try:
-            d = date.fromisoformat(item)
-        except ValueError as exc:
-            raise CalendarError(f"{where} is not a valid date ({exc})") from None
-        if d.year != year:
-            raise CalendarError(f"{where} is not in year {year}")
-        if d in dates:
-            raise CalendarError(f"{where} is listed twice")
-        dates.add(d)
-    return frozenset(dates)
-
-
-def parse_schedule(data: Mapping[str, Any]) -> YearSchedule:
-    """Build a YearSchedule from its JSON form, refusing anything ambiguous.
-
-    Expected: ``{"year": 2027, "source": "国务院办公厅通知 …", "holidays": ["2027-01-01", …],
-    "workdays": ["2027-02-07", …]}``. All four keys are required (an empty ``workdays`` list is fine) and no
-    others are allowed, so a misspelt key ("workday") is an error instead of a schedule silently missing its
-    make-up days. Messages name the field, the index and the value, because whoever types in the notice needs
-    to find the mistake.
-    """
-    if not isinstance(data, Mapping):
-        raise CalendarError(f"schedule must be a JSON object, got {type(data).__name__}")
-    if unknown := set(data) - _SCHEDULE_KEYS:
-        raise CalendarError(f"schedule has unknown field(s): {', '.join(sorted(map(str, unknown)))}")
-    if missing := _SCHEDULE_KEYS - set(data):
-        raise CalendarError(f"schedule is missing field(s): {', '.join(sorted(missing))}")
-    year = data["year"]
-    if isinstance(year, bool) or not isinstance(year, int):
-        raise CalendarError(f"schedule year must be an integer, got {year!r}")
-    _check_year(year)
-    source = data["source"]
-    if not isinstance(source, str) or not source.strip():
-        raise CalendarError(
-            f"schedule {year}: source must be a non-empty string naming the notice, got {source!r}"
-        )
-    return YearSchedule(
-        year=year,
-        holidays=_parse_dates(year, "holidays", data["holidays"]),
-        workdays=_parse_dates(year, "workdays", data["workdays"]),
-        source=source.strip(),
-    )
-
-
-@cache
-def _package_official_years() -> frozenset[int]:
-    """Years for which the installed ``holidays`` package carries a published State Council schedule.
-
-    ``holidays.China`` keeps the notices in ``special_public_holidays`` (year → substituted days off such
-    as ``(OCT, 6, SEP, 20)`` = "6 Oct off, 20 Sep worked", plus one-off days) and
-    ``special_public_holidays_observed``; the years present there are the years whose notice has been
-    encoded. Every notice since 2001 moved at least one day, so a year that is missing has no published
-    schedule in this package version (2027 in 0.109). Read from the data rather than hard-coded so that
-    upgrading the package makes a year official by itself.
-    """
-    china = holidays_pkg.China()  # no years: nothing is populated, only the static tables are attached
-    years: set[int] = set()
-    for attribute in ("special_public_holidays", "special_public_holidays_observed"):
-        years.update(year for year, entries in getattr(china, attribute, {}).items() if entries)
-    return frozenset(y for y in years if MIN_YEAR <= y <= MAX_YEAR)
-
-
-def _days_in_year(year: int) -> Iterator[date]:
-    d = date(year, 1, 1)
-    while d.year == year:
-        yield d
-        d += timedelta(days=1)
-
-
 @dataclass
 class CalendarUsage:
     """What a computation looked up while ``WorkingCalendar.track()`` was active.
@@ -318,7 +152,7 @@ class WorkingCalendar:
        answers are provisional and are reported through ``track()``; they are never an error, because a
        deadline in January must be computable in November before the notice is out.
 
-    Years outside ``MIN_YEAR``–``MAX_YEAR`` raise CalendarError rather than guess.
+    Years outside ``holiday_schedule.MIN_YEAR``–``MAX_YEAR`` raise CalendarError rather than guess.
 
     Known limit: a notice has occasionally made a Saturday in late December of the *previous* year a
     working day (2011-12-31 for 2012). The package knows the past cases; for a future notice such a day must
@@ -343,7 +177,7 @@ class WorkingCalendar:
         """
         if not isinstance(schedule, YearSchedule):
             raise CalendarError(f"expected a YearSchedule, got {type(schedule).__name__}")
-        days_off = frozenset(d for d in _days_in_year(schedule.year) if not schedule.is_working_day(d))
+        days_off = frozenset(d for d in days_in_year(schedule.year) if not schedule.is_working_day(d))
         with self._lock:
             self._loaded[schedule.year] = schedule
             self._days_off[schedule.year] = days_off
@@ -352,11 +186,11 @@ class WorkingCalendar:
         """Years answered from a published schedule: loaded ones and those ``holidays`` carries."""
         with self._lock:
             loaded = frozenset(self._loaded)
-        return loaded | _package_official_years()
+        return loaded | package_official_years()
 
     def is_official(self, year: int) -> bool:
         """Whether ``year`` has a published schedule (see ``official_years``)."""
-        return year in self._loaded or year in _package_official_years()
+        return year in self._loaded or year in package_official_years()
 
     def is_working_day(self, d: date | datetime) -> bool:
         """Whether the CST day of ``d`` is a working day. Recorded by ``track()``."""
@@ -410,13 +244,13 @@ class WorkingCalendar:
             _ACTIVE_USAGE.reset(token)
 
     def _year_days_off(self, year: int) -> frozenset[date]:
-        _check_year(year)
+        check_year(year)
         days_off = self._days_off.get(year)
         if days_off is None:
             with self._lock:
                 days_off = self._days_off.get(year)
                 if days_off is None:
-                    days_off = self._days_off[year] = self._package_days_off(year)
+                    days_off = self._days_off[year] = package_days_off(year)
         self._record(year)
         return days_off
 
@@ -430,11 +264,3 @@ class WorkingCalendar:
                 usage.consulted_years.add(year)
                 if not official:
                     usage.provisional_years.add(year)
-
-    @staticmethod
-    def _package_days_off(year: int) -> frozenset[date]:
-        # A fresh instance per year: holidays objects populate themselves lazily and keep the year being
-        # populated in an attribute, so sharing one between threads is not safe. Only the public category is
-        # used (the half-day category covers Women's Day etc., which are not days off for everyone).
-        china = holidays_pkg.China(years=year)
-        return frozenset(d for d in _days_in_year(year) if not china.is_working_day(d))

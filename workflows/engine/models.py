@@ -16,7 +16,7 @@ Why these tables:
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -134,7 +134,7 @@ class ProcessInstance(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     version: Mapped[DefinitionVersion] = relationship()
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": lock_version}
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012  (read once by SQLAlchemy)
 
 
 class Task(Base):

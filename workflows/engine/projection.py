@@ -72,15 +72,16 @@ class TaskProjection:
                 self.write_event(inst, SYSTEM, "task_cancelled", task=row)
         result = [row for tid, row in open_rows.items() if tid in ready]
         for tid in (tid for tid in ready if tid not in open_rows):
-            row = finished.get(tid)
-            if row is not None:
-                self._reopen(row, ready[tid], now)
-                self.write_event(inst, SYSTEM, "task_reopened", task=row)
-            else:
-                row = self._new_row(inst, ready[tid], now)
-                self.session.add(row)
-                self.write_event(inst, SYSTEM, "task_created", task=row)
-            result.append(row)
+            again = finished.get(tid)
+            if again is not None:
+                self._reopen(again, ready[tid], now)
+                self.write_event(inst, SYSTEM, "task_reopened", task=again)
+                result.append(again)
+                continue
+            fresh = self._new_row(inst, ready[tid], now)
+            self.session.add(fresh)
+            self.write_event(inst, SYSTEM, "task_created", task=fresh)
+            result.append(fresh)
         return result
 
     def _reopen(self, row: Task, task: SpiffTask, now: datetime) -> None:

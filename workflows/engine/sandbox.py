@@ -32,7 +32,7 @@ import functools
 import operator
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -164,7 +164,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
             if func.id not in ("exec", "eval"):
                 reason = _REFUSED_NAMES.get(func.id) or _REFUSED_CALLS[func.id]
                 self.error(node, f'calling "{func.id}" is not allowed: it {reason}.')
-        return super().visit_Call(node)
+        return cast(ast.AST, super().visit_Call(node))  # a call stays a call
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
         if (
@@ -173,7 +173,7 @@ class _SandboxPolicy(RestrictingNodeTransformer):
             and id(node) not in self._reported_names
         ):
             self.error(node, f'using "{node.id}" is not allowed: it {_REFUSED_NAMES[node.id]}.')
-        return super().visit_Name(node)
+        return cast(ast.AST, super().visit_Name(node))  # a name stays a name
 
 
 class _Compiled(NamedTuple):
@@ -316,7 +316,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
     def __init__(self, helpers: Mapping[str, Callable[..., Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.globals = {**self.globals, **(helpers or {})}
+        self.globals: dict[str, Any] = {**self.globals, **(helpers or {})}
         for name, value in self.globals.items():
             if not name.isidentifier() or name.startswith("_"):
                 # Sandboxed code cannot name such a helper, and it could replace a guard function.

@@ -1,37 +1,25 @@
-"""Waking instances whose timers are due: the scheduler job and the start-up catch-up are the same call.
+"""The queries behind waking due timers; the transactions around them are ``app/jobs.py``'s (``wake_due``).
 
 Cost grows with the number of instances due, not the number waiting: the due set is one range scan of the
-``next_wake_at`` index. Each due instance is woken in its own transaction under a row lock taken with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and ``next_wake_at <= now`` is checked again under that lock, so
-two schedulers sharing a database never fire the same timer twice: the second one either skips the locked
-row or finds it already moved on. SQLite has one writer at a time, and ``lock_version`` backs this up.
+``next_wake_at`` index. The job wakes each due instance in its own transaction under a row lock taken with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (:func:`lock_if_still_due`), and ``next_wake_at <= now`` is checked
+again under that lock, so two schedulers sharing a database never fire the same timer twice: the second one
+either skips the locked row or finds it already moved on. SQLite has one writer at a time, and
+``lock_version`` backs this up. Nothing here commits.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.engine.core import Engine
-from workflows.engine.errors import Conflict, EngineError
 from workflows.engine.models import ProcessInstance
 
-log = logging.getLogger(__name__)
 
-
-@dataclass
-class WakeReport:
-    woken: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-
-
-def due_instance_ids(session: Session, engine: Engine, limit: int) -> list[int]:
-    now = engine.now()
+def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Instances whose next timer is due at ``now``, earliest first, at most ``limit``."""
     query = (
         select(ProcessInstance.id)
         .where(ProcessInstance.next_wake_at <= now)
@@ -41,46 +29,21 @@ def due_instance_ids(session: Session, engine: Engine, limit: int) -> list[int]:
     return list(session.scalars(query))
 
 
-def _lock_if_still_due(session: Session, engine: Engine, instance_id: int) -> bool:
+def lock_if_still_due(session: Session, instance_id: int, now: datetime) -> bool:
+    """Lock the instance's row for this transaction if it is still due; False if another scheduler holds
+    the lock (SKIP LOCKED) or already moved it on."""
     query = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.id == instance_id, ProcessInstance.next_wake_at <= engine.now())
+        .where(ProcessInstance.id == instance_id, ProcessInstance.next_wake_at <= now)
         .with_for_update(skip_locked=True)
     )
     return session.scalar(query) is not None
 
 
-def wake_due(session: Session, make_engine: Callable[[Session], Engine], limit: int = 500) -> WakeReport:
-    """Wake every instance due now (up to ``limit``), committing each separately.
-
-    A failing instance is rolled back, marked ``error`` with the message (so it is not retried every
-    minute), and reported; the others go on.
-    """
-    engine = make_engine(session)
-    report = WakeReport()
-    ids = due_instance_ids(session, engine, limit)
-    session.commit()
-    for instance_id in ids:
-        try:
-            if not _lock_if_still_due(session, engine, instance_id):
-                report.skipped.append(instance_id)
-                session.rollback()
-                continue
-            if engine.wake(instance_id):
-                session.commit()
-                report.woken.append(instance_id)
-            else:
-                session.rollback()
-                report.skipped.append(instance_id)
-        except Conflict:
-            session.rollback()
-            report.skipped.append(instance_id)
-        except EngineError as exc:
-            session.rollback()
-            log.exception("timer of instance %s failed", instance_id)
-            inst = session.get(ProcessInstance, instance_id)
-            if inst is not None:
-                inst.status, inst.error, inst.next_wake_at = "error", str(exc), None
-                session.commit()
-            report.failed[instance_id] = str(exc)
-    return report
+def mark_failed(session: Session, instance_id: int, message: str) -> None:
+    """Take an instance whose wake-up failed out of the due set (``error``, no next wake-up), so it is not
+    retried every interval; someone has to look at ``error``."""
+    inst = session.get(ProcessInstance, instance_id)
+    if inst is not None:
+        inst.status, inst.error, inst.next_wake_at = "error", message, None
+        session.flush()

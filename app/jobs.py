@@ -1,0 +1,167 @@
+"""Background work in one place: what the scheduler runs every interval and on 1 January, and what an operator
+runs by hand (``flask timers``, ``flask calendar load``). Both call the same functions.
+
+These functions own the transactions: one commit per instance, a failing instance rolled back, logged,
+reported, and the batch goes on. The engine below (``workflows/``) only flushes. No Flask and no app
+context: they take a session and the app's :class:`~app.runtime.Runtime` or an engine factory, so
+``scripts/simulate_year.py`` and ``scripts/bench_engine.py`` call them on a bare session too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.inbox.notifications import send_due_alerts
+from app.runtime import Runtime
+from workflows.engine.calendar_store import provisional_instance_ids
+from workflows.engine.core import Engine
+from workflows.engine.errors import Conflict, EngineError, NotFound
+from workflows.engine.models import ProcessInstance
+from workflows.engine.timers import due_instance_ids, lock_if_still_due, mark_failed
+from workflows.regulation.annual import find_cycle, start_cycle
+from workflows.regulation.roles import org_of
+
+log = logging.getLogger(__name__)
+
+MakeEngine = Callable[[Session], Engine]
+
+
+# -- timers --------------------------------------------------------------------------------------------------
+@dataclass
+class WakeReport:
+    woken: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def wake_due(session: Session, make_engine: MakeEngine, limit: int = 500) -> WakeReport:
+    """Wake every instance due now (up to ``limit``), each in its own transaction, committed separately.
+
+    An instance locked by another scheduler, or no longer due, or changed under us (``Conflict``) is skipped.
+    An instance that fails in any other way is rolled back, logged, marked ``error`` with the message (so it
+    is not retried every interval) in a transaction of its own, and reported; the others go on.
+    """
+    engine = make_engine(session)
+    report = WakeReport()
+    ids = due_instance_ids(session, engine.now(), limit)
+    session.commit()
+    for instance_id in ids:
+        try:
+            if lock_if_still_due(session, instance_id, engine.now()) and engine.wake(instance_id):
+                session.commit()
+                report.woken.append(instance_id)
+            else:
+                session.rollback()
+                report.skipped.append(instance_id)
+        except Conflict:
+            session.rollback()
+            report.skipped.append(instance_id)
+        except Exception as exc:  # one broken instance must not stop the others
+            session.rollback()
+            log.exception("timer of instance %s failed", instance_id)
+            report.failed[instance_id] = _message(exc)
+            _mark_failed(session, instance_id, report.failed[instance_id])
+    return report
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+
+
+def _mark_failed(session: Session, instance_id: int, message: str) -> None:
+    try:
+        mark_failed(session, instance_id, message)
+        session.commit()
+    except Exception:  # e.g. the database went away: the instance stays due and is tried again next time
+        session.rollback()
+        log.exception("could not mark instance %s as failed", instance_id)
+
+
+def run_due_timers(session: Session, rt: Runtime, limit: int = 500) -> WakeReport:
+    """Pick up holiday schedules and organisation changes loaded by any process, then wake the due timers."""
+    rt.reload_calendar(session)
+    return wake_due(session, rt.engine, limit)
+
+
+# -- notifications -------------------------------------------------------------------------------------------
+def send_alerts(session: Session, now: datetime) -> int:
+    """Send the alerts due at ``now`` (task arrived, reminder window open, overdue) and commit them."""
+    try:
+        sent = send_due_alerts(session, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return sent
+
+
+# -- the pass the scheduler runs every interval --------------------------------------------------------------
+@dataclass
+class PassReport:
+    timers: WakeReport
+    alerts_sent: int
+
+
+def run_background_pass(session: Session, rt: Runtime, limit: int = 500) -> PassReport:
+    """Reload the calendar → wake the due timers → send the due alerts: the scheduler's job every interval
+    and ``flask timers`` once."""
+    timers = run_due_timers(session, rt, limit)
+    if timers.woken or timers.failed:
+        log.info("timers: woke %s, failed %s", timers.woken, timers.failed)
+    sent = send_alerts(session, rt.clock.now())
+    if sent:
+        log.info("notifications: %s sent", sent)
+    return PassReport(timers, sent)
+
+
+# -- provisional deadlines -----------------------------------------------------------------------------------
+@dataclass
+class RecomputeReport:
+    recomputed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def recompute_provisional_deadlines(session: Session, make_engine: MakeEngine) -> RecomputeReport:
+    """Recompute every provisional deadline with the calendar as ``make_engine`` now builds it (after a
+    year's schedule was loaded); one commit per instance, a failing one rolled back, logged and reported."""
+    report = RecomputeReport()
+    ids = provisional_instance_ids(session)
+    session.commit()
+    for instance_id in ids:
+        engine = make_engine(session)
+        try:
+            engine.recompute_provisional(instance_id)
+            session.commit()
+            report.recomputed.append(instance_id)
+        except Exception as exc:  # one broken instance must not stop the others; it is reported
+            session.rollback()
+            log.exception("recomputing the deadlines of instance %s failed", instance_id)
+            report.failed[instance_id] = _message(exc)
+    return report
+
+
+# -- 1 January -----------------------------------------------------------------------------------------------
+def start_year_cycle(session: Session, make_engine: MakeEngine) -> ProcessInstance | None:
+    """1 January: the city committee's annual cycle for the engine clock's year starts (Art. 13: letters in
+    Q1). Idempotent: None when it is already running, no organisation is loaded or no ``annual_cycle`` is
+    deployed."""
+    engine = make_engine(session)
+    city, year = org_of(engine).city_code, engine.now().year
+    if city is None or find_cycle(session, year, city) is not None:
+        session.rollback()
+        return None
+    try:
+        inst = start_cycle(engine, city, year)
+        session.commit()
+    except NotFound:  # no annual_cycle deployed: nothing to start
+        session.rollback()
+        return None
+    except Exception:
+        session.rollback()
+        raise
+    return inst

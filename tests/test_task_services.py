@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
 from app.inbox.models import Notification
 from tests.conftest import demo_app
+from tests.test_api import login as api_login
+from tests.test_web import login as web_login
 from workflows.engine.models import InstanceEvent, Task
 
 TOWN = "411302001"
@@ -47,29 +48,6 @@ REGISTRATION_FORM = {
 def app(db_url: str, sql_engine: object) -> Iterator[Flask]:
     with demo_app(db_url) as app:
         yield app
-
-
-def api_login(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    client = app.test_client()
-    response = client.post("/api/v1/auth/login", json={"username": username, "password": "demo"})
-    assert response.status_code == 200, response.json
-    return client, response.json["csrf_token"]  # type: ignore[index]
-
-
-def web_login(app: Flask, username: str) -> tuple[FlaskClient, str]:
-    client = app.test_client()
-
-    def token(html: str) -> str:
-        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-        assert match
-        return match.group(1)
-
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login", data={"username": username, "password": "demo", "csrf_token": token(page)}
-    )
-    assert response.status_code == 302
-    return client, token(client.get("/inbox").get_data(as_text=True))
 
 
 def open_case(app: Flask) -> int:

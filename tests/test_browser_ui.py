@@ -113,3 +113,28 @@ def test_county_director_works_a_task_and_sees_the_case_move(
         assert errors == []
     finally:
         page.close()
+
+
+@pytest.mark.obligation("O38.1")
+def test_report_page_renders_from_the_form_file_and_keeps_input(
+    browser: Any, live_app: Flask, live_server: str
+) -> None:
+    """登记书面反映: the fields come from forms/case_report.json (as the API's); an error keeps the input."""
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    _login(page, live_server, "411300.supervisor")
+    page.goto(f"{live_server}/cases/new")
+    page.select_option("select[name=unit_code]", TOWN)
+    page.select_option("select[name=source]", "member_unit")
+    page.fill("input[name=reporter]", "市公安局")
+    page.check("input[name=art31_items][value='2']")
+    page.fill("textarea[name=facts]", "太短")
+    page.click("button.primary")
+    facts = page.locator("[data-field=facts]")
+    assert "至少 10 个字" in facts.inner_text()
+    assert page.input_value("input[name=reporter]") == "市公安局"  # nothing typed is lost
+    page.screenshot(path="/tmp/ui-report-error.png", full_page=True)
+    page.fill("textarea[name=facts]", REPORT["facts"])
+    page.click("button.primary")
+    page.wait_for_url(f"{live_server}/cases/*")
+    assert "追责-2026-" in page.inner_text("body")
+    page.close()

@@ -23,10 +23,10 @@ from app.extensions import db
 from app.jobs import recompute_provisional_deadlines, run_background_pass
 from app.org import load_divisions
 from app.runtime import runtime
-from workflows.engine.calendar_store import store_schedule
-from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import DefinitionInvalid
-from workflows.engine.holiday_schedule import CalendarError, parse_schedule
+from workflows.engine.legaltime.calendar_store import store_schedule
+from workflows.engine.legaltime.holiday_schedule import CalendarError, parse_schedule
 from workflows.engine.models import DefinitionVersion
 from workflows.regulation.annual import start_cycle
 from workflows.regulation.roles import org_of

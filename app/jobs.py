@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.inbox.notifications import send_due_alerts
 from app.runtime import Runtime
-from workflows.engine.calendar_store import provisional_instance_ids
 from workflows.engine.core import Engine
 from workflows.engine.errors import Conflict, EngineError, NotFound
+from workflows.engine.legaltime.calendar_store import provisional_instance_ids
 from workflows.engine.models import ProcessInstance
 from workflows.engine.timers import due_instance_ids, lock_if_still_due, mark_failed
 from workflows.regulation.annual import find_cycle, start_cycle

@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from workflows.engine.legal_time import to_cst
+from workflows.engine.legaltime.legal_time import to_cst
 from workflows.regulation.roles import ROLES
 
 LEVELS = {

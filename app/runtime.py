@@ -12,11 +12,11 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from workflows.engine.calendar_store import load_calendar
-from workflows.engine.clock import Clock, ManualClock, SystemClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import SpecCache
-from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.deploy.definitions import SpecCache
+from workflows.engine.legaltime.calendar_store import load_calendar
+from workflows.engine.legaltime.clock import Clock, ManualClock, SystemClock
+from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation.roles import OrgTree, load_org
 from workflows.regulation.wiring import build_engine
 

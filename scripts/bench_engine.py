@@ -76,14 +76,14 @@ from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs import wake_due
-from workflows.engine import clock as clockmod
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import SpecCache, deploy, read_project_files
-from workflows.engine.legal_time import CST, WorkingCalendar
+from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.deploy.serializer import serializer
+from workflows.engine.legaltime import clock as clockmod
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST, WorkingCalendar
 from workflows.engine.models import Base, InstanceEvent, OrgUnit, ProcessInstance, Task
-from workflows.engine.serializer import serializer
 from workflows.engine.timers import due_instance_ids
 from workflows.regulation.roles import OrgTree, load_org
 from workflows.regulation.wiring import build_engine, regulation_parts

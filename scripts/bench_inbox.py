@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from workflows.engine.clock import ManualClock  # noqa: E402
-from workflows.engine.legal_time import CST  # noqa: E402
+from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
+from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import Base, DefinitionVersion, OrgUnit, ProcessInstance, Task  # noqa: E402
 
 

@@ -46,10 +46,10 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from app.jobs import wake_due  # noqa: E402
 from workflows.engine.actors import Actor  # noqa: E402
-from workflows.engine.clock import ManualClock  # noqa: E402
 from workflows.engine.core import Engine  # noqa: E402
-from workflows.engine.definitions import SpecCache, deploy, read_project_files  # noqa: E402
-from workflows.engine.legal_time import CST, WorkingCalendar  # noqa: E402
+from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_files  # noqa: E402
+from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
+from workflows.engine.legaltime.legal_time import CST, WorkingCalendar  # noqa: E402
 from workflows.engine.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
 from workflows.regulation import annual, annual_queries  # noqa: E402
 from workflows.regulation.roles import OrgTree, load_org  # noqa: E402

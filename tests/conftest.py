@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import create_app
 from app.config import database_url
 from workflows.engine.actors import Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import SpecCache, deploy, read_project_files
-from workflows.engine.legal_time import CST, WorkingCalendar
+from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST, WorkingCalendar
 from workflows.engine.models import Base, OrgUnit
 from workflows.regulation.wiring import build_engine
 

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.jobs import wake_due
 from tests.conftest import CITY, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
 from workflows.engine.actors import Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import NotAuthorized
 from workflows.engine.inbox import open_tasks_for
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.scripting import end_events
+from workflows.engine.sandboxing.scripting import end_events
 from workflows.regulation.accountability import active_sanctions
 
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.jobs import wake_due
 from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
 from workflows.engine.actors import Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.deploy.definitions import deploy, read_project_files
+from workflows.engine.deploy.forms import parse_form
 from workflows.engine.errors import ProcessFailed
-from workflows.engine.forms import parse_form
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.regulation.annual import cycle_key, start_cycle, start_report_filing
 from workflows.regulation.annual_queries import (

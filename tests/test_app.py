@@ -20,8 +20,8 @@ from app import create_app
 from app.extensions import db
 from app.scheduler import run_timers
 from tests.conftest import FIXTURES, ROOT
-from workflows.engine.clock import ManualClock
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import Base, CalendarSchedule, DefinitionVersion, OrgUnit, ProcessInstance
 
 

@@ -12,7 +12,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from scripts.bpmn_layout import LayoutError, layout
-from workflows.engine.xmlsafe import MAX_BYTES, UnsafeXml
+from workflows.engine.deploy.xmlsafe import MAX_BYTES, UnsafeXml
 
 ROOT = Path(__file__).resolve().parent.parent
 NS = {

@@ -17,7 +17,7 @@ from app.inbox.models import Notification
 from app.runtime import runtime
 from app.scheduler import run_timers, start_year
 from tests.conftest import demo_app
-from workflows.engine.clock import ManualClock
+from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.models import ProcessInstance, Task
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import FIXTURES, WANCHENG_TOWN
 from workflows.engine.core import Engine
-from workflows.engine.definitions import deploy, read_project_files
+from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import DefinitionInvalid, Problem
 from workflows.engine.models import DefinitionFile, DefinitionVersion, ProcessInstance
 

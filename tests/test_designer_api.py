@@ -17,8 +17,8 @@ from app.extensions import db
 from app.runtime import runtime
 from tests.conftest import ROOT, demo_app
 from workflows.engine.actors import Actor
-from workflows.engine.clock import ManualClock
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
 
 TOWN, COUNTY = "411302001", "411302"

@@ -24,12 +24,12 @@ from tests.conftest import (
     WOLONG_TOWN,
 )
 from workflows.engine.actors import Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
 from workflows.engine.errors import Conflict, FormInvalid, NotAuthorized, NotFound, TaskNotReady
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.scripting import end_events
+from workflows.engine.sandboxing.scripting import end_events
 
 Factory = sessionmaker[Session]
 MakeEngine = Callable[[Session], Engine]

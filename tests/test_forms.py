@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from workflows.engine.deploy.forms import parse_form, validate_submission
 from workflows.engine.errors import FormInvalid
-from workflows.engine.forms import parse_form, validate_submission
 
 FORMS = Path(__file__).parent.parent / "forms"
 FORM_FILES = sorted(FORMS.glob("*.json"))

@@ -14,8 +14,8 @@ import holidays
 import pytest
 from holidays.calendars.chinese import _ChineseLunisolar
 
-from workflows.engine.holiday_schedule import MAX_YEAR, MIN_YEAR, YearSchedule, parse_schedule
-from workflows.engine.legal_time import (
+from workflows.engine.legaltime.holiday_schedule import MAX_YEAR, MIN_YEAR, YearSchedule, parse_schedule
+from workflows.engine.legaltime.legal_time import (
     CST,
     CalendarError,
     CalendarUsage,

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.jobs import recompute_provisional_deadlines, wake_due
 from tests.conftest import COUNTY_COMMITTEE, COUNTY_OFFICE, FIXTURES, WANCHENG_TOWN
-from workflows.engine.calendar_store import load_calendar, store_schedule
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.definitions import SpecCache, deploy, read_project_files
-from workflows.engine.holiday_schedule import YearSchedule
-from workflows.engine.legal_time import CST
+from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_files
+from workflows.engine.legaltime.calendar_store import load_calendar, store_schedule
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.holiday_schedule import YearSchedule
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.regulation.wiring import build_engine
 

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine.sandbox import (
+from workflows.engine.sandboxing.sandbox import (
     SANDBOX_BUILTINS,
     RestrictedEnvironment,
     SandboxViolation,

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.jobs import WakeReport, wake_due
 from tests.conftest import WANCHENG_TOWN
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.clock import ManualClock
 from workflows.engine.core import Engine
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance
 
 

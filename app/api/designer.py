@@ -22,7 +22,7 @@ from app.designer.services import MigrationRequest, deploy_changes, require_desi
 from app.designer.services import version_by_number as by_number
 from app.extensions import db
 from app.runtime import engine
-from workflows.engine.compare import compare
+from workflows.engine.deploy.compare import compare
 
 
 @bp.post("/definitions")

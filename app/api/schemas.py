@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from app.cases.services import LEVELS
-from workflows.engine.legal_time import to_cst
+from workflows.engine.legaltime.legal_time import to_cst
 
 
 class CstDateTime(fields.AwareDateTime):

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
+from workflows.engine.deploy.forms import validate_submission
 from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
-from workflows.engine.forms import validate_submission
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, OrgUnit, ProcessInstance, Task
 from workflows.engine.reading import start_form

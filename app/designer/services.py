@@ -12,9 +12,9 @@ from sqlalchemy import select
 from app.audit import audit
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.definitions import deploy, latest_version
+from workflows.engine.deploy.definitions import deploy, latest_version
+from workflows.engine.deploy.migration import MigrationPlan, MigrationRefused, migrate, plan
 from workflows.engine.errors import DefinitionInvalid, NotAuthorized, NotFound, Problem
-from workflows.engine.migration import MigrationPlan, MigrationRefused, migrate, plan
 from workflows.engine.models import DefinitionVersion, ProcessInstance
 
 DESIGNER = "designer"

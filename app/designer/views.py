@@ -30,9 +30,9 @@ from app.designer.services import (
 from app.extensions import db
 from app.inbox.formrender import build_fields
 from app.runtime import engine
-from workflows.engine.compare import compare
+from workflows.engine.deploy.compare import compare
+from workflows.engine.deploy.forms import parse_form
 from workflows.engine.errors import DefinitionInvalid, EngineError
-from workflows.engine.forms import parse_form
 from workflows.engine.models import DefinitionFile, DefinitionVersion
 from workflows.regulation.roles import ROLES, SCOPES
 

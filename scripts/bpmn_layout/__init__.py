@@ -28,7 +28,7 @@ Modules, in the order a layout runs: ``graph`` (reading the model, layering), ``
 nodes, boundary events, lanes), ``routing`` (sequence flows and their labels), ``drawing`` (writing BPMNDI),
 ``collaboration`` (pools and message flows), ``editing`` (model edits that keep the author's formatting);
 ``model`` holds the shared vocabulary. Input is read with the project's hardened parser
-(``workflows.engine.xmlsafe``: no DOCTYPE or entities, a size bound).
+(``workflows.engine.deploy.xmlsafe``: no DOCTYPE or entities, a size bound).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from scripts.bpmn_layout.editing import (
 )
 from scripts.bpmn_layout.graph import ref_id, subprocesses
 from scripts.bpmn_layout.model import BPMNDI_NS, LayoutError, bpmn_local, bpmn_tag
-from workflows.engine.xmlsafe import UnsafeXml, parse_xml
+from workflows.engine.deploy.xmlsafe import UnsafeXml, parse_xml
 
 __all__ = ["LayoutError", "layout"]
 

@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from workflows.engine import clock as clockmod
 from workflows.engine import records as recordsmod
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.clock import Clock, SystemClock
-from workflows.engine.definitions import LoadedVersion, SpecCache, latest_version_with
+from workflows.engine.deploy.definitions import LoadedVersion, SpecCache, latest_version_with
+from workflows.engine.deploy.forms import validate_submission
+from workflows.engine.deploy.serializer import serializer
 from workflows.engine.errors import (
     Conflict,
     FormInvalid,
@@ -38,15 +38,15 @@ from workflows.engine.errors import (
     ProcessFailed,
     TaskNotReady,
 )
-from workflows.engine.forms import validate_submission
-from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.legaltime import clock as clockmod
+from workflows.engine.legaltime.clock import Clock, SystemClock
+from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.parts import DeployChecks, Lanes
 from workflows.engine.projection import TaskProjection
-from workflows.engine.sandbox import RestrictedEnvironment
-from workflows.engine.script_helpers import make_helpers
-from workflows.engine.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
-from workflows.engine.serializer import serializer
+from workflows.engine.sandboxing.sandbox import RestrictedEnvironment
+from workflows.engine.sandboxing.script_helpers import make_helpers
+from workflows.engine.sandboxing.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.legal_time import WorkingCalendar
-from workflows.engine.models import ProcessInstance, Task
-from workflows.engine.parts import Lanes
-from workflows.engine.scripting import PROVISIONAL_KEY
-from workflows.engine.validation import (
+from workflows.engine.deploy.validation import (
     ARTICLE_PROPERTY,
     DUE_PROPERTY,
     FORM_PROPERTY,
     ROLE_QUALIFIER_PROPERTY,
 )
+from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.parts import Lanes
+from workflows.engine.sandboxing.scripting import PROVISIONAL_KEY
 
 
 class EventWriter(Protocol):

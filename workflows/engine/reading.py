@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine.definitions import latest_version_with
+from workflows.engine.deploy.definitions import latest_version_with
+from workflows.engine.deploy.validation import FORM_PROPERTY
 from workflows.engine.models import ProcessInstance
-from workflows.engine.validation import FORM_PROPERTY
 
 if TYPE_CHECKING:
     from workflows.engine.core import Engine

@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows.engine import clock
 from workflows.engine.core import Engine, Handler
+from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
 from workflows.regulation.models import Sanction

@@ -28,9 +28,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.engine import clock
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.core import Engine, Handler
+from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
 from workflows.regulation.accountability import CASE_PROCESS, next_case_key

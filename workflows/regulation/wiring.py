@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from workflows.engine.clock import Clock
 from workflows.engine.core import Engine, EngineParts
-from workflows.engine.definitions import SpecCache
-from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.deploy.definitions import SpecCache
+from workflows.engine.legaltime.clock import Clock
+from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.helpers import organisation_helpers

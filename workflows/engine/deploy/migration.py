@@ -17,10 +17,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.definitions import LoadedVersion
+from workflows.engine.deploy.definitions import LoadedVersion
+from workflows.engine.deploy.serializer import serializer
 from workflows.engine.errors import EngineError, NotFound
 from workflows.engine.models import DefinitionVersion, ProcessInstance
-from workflows.engine.serializer import serializer
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.engine import clock
-from workflows.engine.holiday_schedule import YearSchedule
-from workflows.engine.legal_time import WorkingCalendar
+from workflows.engine.legaltime import clock
+from workflows.engine.legaltime.holiday_schedule import YearSchedule
+from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.models import CalendarSchedule, ProcessInstance
 
 

@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
-from workflows.engine.holiday_schedule import (
+from workflows.engine.legaltime.holiday_schedule import (
     CalendarError,
     YearSchedule,
     check_year,

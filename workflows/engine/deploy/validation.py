@@ -21,11 +21,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
+from workflows.engine.deploy.forms import parse_form
+from workflows.engine.deploy.xmlsafe import UnsafeXml, parse_xml
 from workflows.engine.errors import Problem
-from workflows.engine.forms import parse_form
 from workflows.engine.parts import DeployChecks
-from workflows.engine.sandbox import RestrictedEnvironment, check_code
-from workflows.engine.xmlsafe import UnsafeXml, parse_xml
+from workflows.engine.sandboxing.sandbox import RestrictedEnvironment, check_code
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"

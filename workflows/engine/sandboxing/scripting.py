@@ -11,8 +11,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.engine.legal_time import WorkingCalendar
-from workflows.engine.sandbox import RestrictedEnvironment
+from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.engine.sandboxing.sandbox import RestrictedEnvironment
 
 PROVISIONAL_KEY = "provisional_years"
 

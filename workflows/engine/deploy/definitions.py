@@ -19,12 +19,12 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workflows.engine import clock
+from workflows.engine.deploy.serializer import serializer
+from workflows.engine.deploy.validation import validate_files
 from workflows.engine.errors import DefinitionInvalid, NotFound
+from workflows.engine.legaltime import clock
 from workflows.engine.models import DefinitionFile, DefinitionVersion
 from workflows.engine.parts import DeployChecks
-from workflows.engine.serializer import serializer
-from workflows.engine.validation import validate_files
 
 
 def read_project_files(root: Path) -> dict[str, str]:

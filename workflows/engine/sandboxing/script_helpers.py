@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from workflows.engine import clock
-from workflows.engine.legal_time import CST, WorkingCalendar, add_months
+from workflows.engine.legaltime import clock
+from workflows.engine.legaltime.legal_time import CST, WorkingCalendar, add_months
 from workflows.engine.records import record
 
 

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
-from workflows.engine.legal_time import CST
+from workflows.engine.legaltime.legal_time import CST
 
 
 class Clock(Protocol):

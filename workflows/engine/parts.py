@@ -19,8 +19,9 @@ class Lanes(Protocol):
     def check(self, lane: str | None) -> None:
         """Raise ``ValueError`` with a message a designer can act on when ``lane`` is not valid."""
 
-    def assign(self, lane: str, unit_code: str) -> tuple[str, str]:
-        """The (role, organisation code) whose holders work a task in ``lane`` for ``unit_code``."""
+    def assign(self, lane: str, unit_code: str, data: Mapping[str, Any]) -> tuple[str, str]:
+        """The (role, organisation code) whose holders work a task in ``lane`` for ``unit_code``; ``data``
+        is the task's data, for scopes a case decides at run time (e.g. which committee lists a unit)."""
 
     def unit_variables(self, unit_code: str) -> dict[str, Any]:
         """Variables a new instance for ``unit_code`` starts with; ``KeyError`` for an unknown unit."""

@@ -93,7 +93,7 @@ class TaskProjection:
     def _new_row(self, inst: ProcessInstance, task: SpiffTask, now: datetime) -> Task:
         unit = str(task.data.get("unit_code") or inst.unit_code)
         props = task.task_spec.extensions.get("properties", {})
-        role, org_code = self.lanes.assign(task.task_spec.lane, unit)
+        role, org_code = self.lanes.assign(task.task_spec.lane, unit, task.data)
         if props.get(ROLE_QUALIFIER_PROPERTY):
             role = f"{role}/{self.evaluate(task, props[ROLE_QUALIFIER_PROPERTY])}"
         due_at, due_provisional = self.due(task)

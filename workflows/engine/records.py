@@ -21,6 +21,7 @@ from workflows.engine.models import ProcessInstance
 SUMMARY_KEYS = ("level", "stage", "outcome", "entry_level")
 
 _SCALARS = (str, int, float, bool, type(None))
+MAX_DEPTH = 4
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,30 @@ def collecting() -> Iterator[list[Record]]:
         _collector.reset(token)
 
 
+def _plain(value: Any, depth: int = 0) -> bool:
+    """JSON data only (scalars, lists, objects with string keys), a few levels deep: a record is stored as
+    JSON and handed to handlers, so it must never carry objects from a script."""
+    if isinstance(value, _SCALARS):
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    if isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
 def record(kind: str, /, **detail: Any) -> None:
-    """The helper BPMN scripts call. Detail values must be plain scalars or lists of them."""
+    """The helper BPMN scripts call. Detail values must be JSON data: scalars, lists and objects of them
+    (e.g. the leaders a case refers for personal measures, each with their measures)."""
     if not isinstance(kind, str) or not kind.isidentifier():
         raise ValueError(f"record kind must be an identifier, got {kind!r}")
     for key, value in detail.items():
-        ok = isinstance(value, _SCALARS) or (
-            isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value)
-        )
-        if not ok:
-            raise ValueError(f"record detail {key!r} must be a scalar or a list of scalars")
+        if not _plain(value):
+            raise ValueError(
+                f"record detail {key!r} must be JSON data (scalars, lists, objects) at most {MAX_DEPTH} deep"
+            )
     records = _collector.get()
     if records is None:
         raise RuntimeError("record() called outside an engine operation")

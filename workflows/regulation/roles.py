@@ -5,7 +5,11 @@ A lane in a diagram names a role and, after ``@``, a scope relative to the case'
 * ``office_director@upper`` — the office one level above the unit (相应的上一级, Art. 34, 35): a township's
   county, a county's or city-direct unit's city;
 * ``unit_principal_leader@own`` — the unit itself;
-* ``committee_director@city`` — the city level, whatever the unit.
+* ``committee_director@city`` — the city level, whatever the unit;
+* ``committee_director@body`` — the committee (and its office) handling the case's current level: the upper
+  level unless the case names another in its ``body_code`` data. The city lists a township directly when its
+  office picks the township as a key listed unit (Art. 35 para 2); then the city's committee decides, accepts
+  and delists, while the county checks first (Art. 36).
 
 A lane without ``@`` means ``own``. The diagram stays the same for every case; the same lane lands in a
 different inbox depending on the case's unit. The unit is the task's ``unit_code`` data when a step runs per
@@ -46,7 +50,7 @@ ROLES: dict[str, str] = {
     "admin": "系统管理员",
 }
 
-SCOPES = ("own", "upper", "city")
+SCOPES = ("own", "upper", "city", "body")
 
 
 class LaneError(ValueError):
@@ -99,11 +103,14 @@ class OrgTree:
         node = self._node(code)
         return node.parent_code or node.code
 
-    def resolve(self, lane: LaneRole, unit_code: str) -> str:
+    def resolve(self, lane: LaneRole, unit_code: str, data: Mapping[str, Any] | None = None) -> str:
         """The organisation whose holders of ``lane.role`` work this task for ``unit_code``."""
         self._node(unit_code)
         if lane.scope == "own":
             return unit_code
+        if lane.scope == "body":
+            body = (data or {}).get("body_code")
+            return self._node(str(body)).code if body else self.upper(unit_code)
         if lane.scope == "upper":
             return self.upper(unit_code)
         if self.city_code is None:
@@ -114,13 +121,13 @@ class OrgTree:
     def check(self, lane: str | None) -> None:
         parse_lane(lane)
 
-    def assign(self, lane: str, unit_code: str) -> tuple[str, str]:
+    def assign(self, lane: str, unit_code: str, data: Mapping[str, Any]) -> tuple[str, str]:
         parsed = parse_lane(lane)
-        return parsed.role, self.resolve(parsed, unit_code)
+        return parsed.role, self.resolve(parsed, unit_code, data)
 
     def unit_variables(self, unit_code: str) -> dict[str, Any]:
         node = self.nodes[unit_code]
-        return {"unit_name": node.name, "unit_level": node.level}
+        return {"unit_name": node.name, "unit_level": node.level, "unit_upper_code": self.upper(unit_code)}
 
     def ancestors(self, code: str) -> list[str]:
         """``code`` and every unit above it up to the city."""

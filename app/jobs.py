@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from workflows.engine.legaltime.calendar_store import provisional_instance_ids
 from workflows.engine.models import ProcessInstance
 from workflows.engine.timers import due_instance_ids, lock_if_still_due, mark_failed
 from workflows.regulation.annual import find_cycle, start_cycle
+from workflows.regulation.key_townships import start_selection
 from workflows.regulation.roles import org_of
 
 log = logging.getLogger(__name__)
@@ -148,8 +150,8 @@ def recompute_provisional_deadlines(session: Session, make_engine: MakeEngine) -
 # -- 1 January -----------------------------------------------------------------------------------------------
 def start_year_cycle(session: Session, make_engine: MakeEngine) -> ProcessInstance | None:
     """1 January: the city committee's annual cycle for the engine clock's year starts (Art. 13: letters in
-    Q1). Idempotent: None when it is already running, no organisation is loaded or no ``annual_cycle`` is
-    deployed."""
+    Q1), with the city office's selection of the year's key townships (Art. 35 para 2, O35.2). Idempotent:
+    None when it is already running, no organisation is loaded or no ``annual_cycle`` is deployed."""
     engine = make_engine(session)
     city, year = org_of(engine).city_code, engine.now().year
     if city is None or find_cycle(session, year, city) is not None:
@@ -157,6 +159,8 @@ def start_year_cycle(session: Session, make_engine: MakeEngine) -> ProcessInstan
         return None
     try:
         inst = start_cycle(engine, city, year)
+        with suppress(NotFound):  # no selection deployed: refused before anything is written
+            start_selection(engine, year)
         session.commit()
     except NotFound:  # no annual_cycle deployed: nothing to start
         session.rollback()

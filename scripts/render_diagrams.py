@@ -67,8 +67,9 @@ ACCOUNTABILITY_ORDER = [
     "accountability_listing",
     "accountability_veto",
     "accountability_referral",
+    "accountability_key_townships",
 ]
-SCOPE_LABELS = {"own": "本单位", "upper": "上一级", "city": "市级"}
+SCOPE_LABELS = {"own": "本单位", "upper": "上一级", "city": "市级", "body": "办理机关"}
 CLOCK_CALL = re.compile(r"\b(now|today|months_after|working_days_after)\s*\(")
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.+?)\s*$")
 TIMER_WORDS = {"timeDate": "timer at", "timeDuration": "timer after", "timeCycle": "timer every"}
@@ -421,22 +422,39 @@ INTRO = """# Accountability procedures (Ch. 5): the diagrams
 
 Chapter 5 of the regulation (责任督导和追究, Art. 31–41) holds leaders to account when one of the nine
 circumstances of Art. 31 occurs. The system runs one **case** per unit and matter. A case opens from a
-written report (Art. 38), an unqualified annual assessment (Art. 31(8)) or an inspection finding; the office
-one level above the unit verifies it and picks the level to start at. The levels escalate while the unit
-does not rectify by its deadline: **notification** 通报 (Art. 33, two months) → **interview** 约谈 (Art. 34,
-three months) → **listing** 挂牌督办 (Art. 35, 36, six months) → **veto** 一票否决 (Art. 37). Serious harm may
-start a case at a higher level, aggravating circumstances (Art. 40) push it up and mitigating ones (Art. 41)
-down. Personal measures (resignation, ordered resignation, removal, discipline) are referred to the
-organization and discipline departments in parallel (Art. 32, 39). Every decision, with who took it,
-when and on which facts, goes into the case's **working file** (工作档案, Art. 32, O32.1): the
-`record(...)` calls in the diagrams' scripts.
+written report (Art. 38; a report about a unit another office is competent for is forwarded there), an
+unqualified annual assessment (Art. 31(8)), an inspection finding, or the city office's yearly choice of key
+townships to list (Art. 35 para 2); the office one level above the unit verifies it and picks the level to
+start at: **notification** 通报 (Art. 33, two months) → **interview** 约谈 (Art. 34, three months from the
+interview) → **listing** 挂牌督办 (Art. 35, 36, six months) → **veto** 一票否决 (Art. 37).
 
-**Lanes: `role@scope`.** A lane names who works the tasks in it: a role from `workflows/roles.py` and, after
-`@`, a scope relative to the case's unit. `own` is the unit itself, `upper` the level above it (相应的上一级,
-Art. 34, 35: a township's county, a county's or a city-direct unit's city) and `city` the city, whatever the
-unit. The diagram is the same for every case; the lane `office_director@upper` lands in the 宛城区 office's
-inbox for a township of 宛城区 and in the city office's inbox for 宛城区 itself. Steps inside a subprocess
-are worked by the subprocess's lane; steps of the case diagram, which has no lanes, are done by the engine.
+**Escalation is a finding, never a clock tick.** When a period ends the check opens: the unit applies in
+writing (整改期满后书面申请), the body that imposed the level inspects (the office for a notification or an
+interview, the committee that listed for a listing — after the county's own check when the city listed a
+township, Art. 36). Only a failed inspection after the period, or no application within the window the
+office sets (10 PRC working days unless it sets another) and the office's finding, ends the level as not
+rectified; the next level then starts with the office's verification and proposal and the committee's
+approval. An inspection that fails before the period is over sends the unit back to rectifying. Every ending
+is a recorded decision with its reason and says what is left of the unit's obligations (`case_concluded`:
+`fulfilled`, `none`, `rectification_incomplete`, `vetoed`); refusing a veto leaves a listed unit listed,
+with a new period, as only acceptance delists (Art. 35).
+
+**At any stage** the office records new findings (the standing task 记录办理中发现的情况): aggravating
+circumstances (Art. 40) or mitigating ones (Art. 41) go to the committee, whose recorded decision raises or
+lowers the case's level (a signal interrupts the level in progress); leaders are referred one by one for
+personal measures (引咎辞职, 责令辞职, 免职, 党纪处分, 政务处分, 移送司法机关; Art. 32, 39), each to the
+organisation-personnel and/or discipline departments with cadre authority, with the outcome per leader.
+Every decision, with who took it, when and on which facts, goes into the case's **working file** (工作档案,
+Art. 32, O32.1): the `record(...)` calls in the diagrams' scripts.
+
+**Lanes: `role@scope`.** A lane names who works the tasks in it: a role from
+`workflows/regulation/roles.py` and, after `@`, a scope relative to the case's unit. `own` is the
+unit itself, `upper` the level above it (相应的上一级, Art. 34, 35: a township's county, a county's or a
+city-direct unit's city) and `city` the city, whatever the unit; `body` is the committee handling
+the case's level — the upper level's, or the city's when the city lists a key township (the case's
+`body_code`). The diagram is the same for every case; the lane `office_director@upper` lands in the
+宛城区 office's inbox for a township of 宛城区 and in the city office's inbox for 宛城区 itself. Steps inside
+a subprocess are worked by the subprocess's lane.
 
 **Deadlines.** A user task's `dueDate` and a timer are sandboxed Python expressions over instants (ISO 8601,
 `+08:00`), and every deadline is the end of its day (23:59:59). `months_after(t, n)` counts calendar months
@@ -520,7 +538,10 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--no-images", action="store_true", help="only write the markdown page")
     parser.add_argument(
-        "--obligations", type=Path, default=ROOT.parent / "shared" / "obligations.csv", help=argparse.SUPPRESS
+        "--obligations",
+        type=Path,
+        default=ROOT / "workflows" / "regulation" / "obligations.csv",
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
     files = [p.resolve() for p in args.files] or sorted((ROOT / "bpmn").glob("*.bpmn"))

@@ -215,6 +215,9 @@ def end_of(month: int, day: int) -> datetime:
     return datetime(YEAR, month, day, 23, 59, 59, tzinfo=CST)
 
 
+@pytest.mark.obligation(
+    "O13.1", "O13.2", "O9.3", "O18.1", "O17.1", "O18.2", "O20.1", "O20.2", "O20.3", "O22.1", "O24.1", "O31.8"
+)
 def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> None:
     """Art. 7–25 over one year: letters cascade city → county → township (Art. 13, O13.1, O13.2), a late
     township is flagged, half-year hearings (Art. 9(3), O9.3) and the plenary (Art. 25, O25.1) are
@@ -419,6 +422,7 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
     assert year.tasks(city) == []
 
 
+@pytest.mark.obligation("O18.1", "O13.1")
 def test_inspection_plan_names_only_the_committees_own_units(year: Year) -> None:
     """Art. 18 (O18.1): a plan naming a unit that is not the committee's is refused with the unit named, a
     selection inspects only the units named; Art. 13: a city-direct unit signs but, having no units under
@@ -437,6 +441,7 @@ def test_inspection_plan_names_only_the_committees_own_units(year: Year) -> None
     assert [t.unit_code for t in year.tasks(city, "record_mid_year_findings")] == [WOLONG]
 
 
+@pytest.mark.obligation("O20.2", "O20.3", "O22.1")
 def test_committee_adjusts_a_grade(year: Year, session_factory: sessionmaker[Session]) -> None:
     """Art. 20 (O20.2): the committee decides; an adjustment overrides the proposed grade, and the outcome
     rows follow the decided grade, not the proposal (O20.3, O22.1)."""
@@ -503,7 +508,11 @@ def test_member_unit_report_can_open_a_case(year: Year, session_factory: session
     receive = year.task(filing_id, "receive_report")
     assert (receive.role, receive.org_code) == ("office_staff", CITY)
     assert receive.due_at == end_of(5, 6)  # next PRC working day after 30 April
-    year.do(filing_id, "receive_report", {"handling": "accountability", "art31_items": [4]})
+    year.do(
+        filing_id,
+        "receive_report",
+        {"handling": "accountability", "art31_items": [4], "subject_unit_code": CITY_DIRECT},
+    )
     with session_factory() as s:
         case = s.scalar(select(ProcessInstance).where(ProcessInstance.parent_instance_id == filing_id))
         assert case is not None and (case.process_id, case.unit_code) == ("accountability_case", CITY_DIRECT)
@@ -534,8 +543,8 @@ FORM_FIELDS = {
     "annual_joint_conclusion": {"conclusion", "recommended_adjustments"},
     "annual_assessment_decision": {"adjustments", "opinion", "decided_on"},
     "annual_assessment_report": {"document_no", "reported_to", "circulated_to", "issued_on", "rectification"},
-    "annual_filing": {"report_kind", "title", "content", "occurred_on", "proposals"},
-    "annual_filing_receipt": {"handling", "instructions", "art31_items"},
+    "annual_filing": {"report_kind", "title", "content", "subject_unit_code", "occurred_on", "proposals"},
+    "annual_filing_receipt": {"handling", "subject_unit_code", "instructions", "art31_items"},
 }
 
 

@@ -122,7 +122,6 @@ def test_case_through_the_api(app: Flask) -> None:
                 "aggravating": [],
                 "mitigating": [],
                 "mitigate": False,
-                "personal_measures_needed": False,
                 "reason": "经核实，危害严重。",
             }
         },

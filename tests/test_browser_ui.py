@@ -79,7 +79,6 @@ def test_county_director_works_a_task_and_sees_the_case_move(
         page.check("input[name=established][value=true]")
         page.select_option("select[name=severity]", "ordinary")
         page.check("input[name=mitigate][value=false]")
-        page.check("input[name=personal_measures_needed][value=false]")
         page.click("#submit-task")  # no reason given
         assert page.locator("[data-field=reason] .field-error").count() == 1
         assert page.locator("input[name=established][value=true]").is_checked()  # nothing lost
@@ -101,6 +100,8 @@ def test_county_director_works_a_task_and_sees_the_case_move(
         page.click('#diagram-tabs a[data-path="bpmn/accountability_case.bpmn"]')
         page.wait_for_selector('#diagram[data-loaded="bpmn/accountability_case.bpmn"]')
         assert page.locator('.djs-element.done[data-element-id="call_intake"]').count() == 1
+        # The levels sit in the collapsed subprocess 按追究方式办理 (boundary events there change the level).
+        page.click('[data-container-id="handle_level"] .bjs-drilldown')
         page.click('[data-element-id="call_notification"]')
         page.wait_for_selector('#diagram[data-loaded="bpmn/accountability_notification.bpmn"]')
 

@@ -166,7 +166,7 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
     assert page.evaluate(lane_name) == "unit_principal_leader@own"
 
     # The timer on the subprocess: its expression, as the engine evaluates it.
-    page.locator('[data-element-id="Timer_interview_due"]').click()
+    page.locator('[data-element-id="Timer_interview_period_end"]').click()
     expect(entry(page, "governance-timer-expression")).to_have_value("rectify_due")
     assert entry(page, "governance-timer-kind", "select").input_value() == "timeDate"
 
@@ -174,7 +174,7 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
     page.locator('[data-container-id="rectification_interview"] .bjs-drilldown').click()
     page.locator('[data-element-id="report_measures_interview"]').click()
     expect(entry(page, "governance-form", "select")).to_have_value("measures_report.json")
-    assert entry(page, "governance-dueDate").input_value() == "working_days_after(decided_at, 10)"
+    assert entry(page, "governance-dueDate").input_value() == "measures_due"
     assert entry(page, "governance-article").input_value() == "Art. 34 (O34.2)"
     assert entry(page, "governance-roleQualifier").input_value() == ""
 
@@ -210,7 +210,12 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
                 "element": "report_measures_interview",
                 "message": "due date refused",
             },
-            {"file": file, "line": 245, "element": "TimerDef_interview_due", "message": "timer refused"},
+            {
+                "file": file,
+                "line": 245,
+                "element": "TimerDef_Timer_interview_period_end",
+                "message": "timer refused",
+            },
             {"file": file, "line": 1, "element": "Nope", "message": "not in this diagram"},
         ],
     )
@@ -219,7 +224,7 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
     marked = page.locator('[data-element-id="report_measures_interview"].has-problem')
     assert marked.count() == 1
     has_marker = "(id) => designer.modeler.get('canvas').hasMarker(id, 'has-problem')"
-    assert page.evaluate(has_marker, "Timer_interview_due")
+    assert page.evaluate(has_marker, "Timer_interview_period_end")
     overlay = page.locator(
         '.djs-overlays[data-container-id="report_measures_interview"] .djs-overlay-governance-problem'
     )
@@ -229,7 +234,7 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
     assert page.evaluate(selected) == ["report_measures_interview"]
     page.evaluate("designer.clearProblems()")
     assert marked.count() == 0
-    assert not page.evaluate(has_marker, "Timer_interview_due")
+    assert not page.evaluate(has_marker, "Timer_interview_period_end")
     assert page.locator(".djs-overlay-governance-problem").count() == 0
 
 

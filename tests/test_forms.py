@@ -41,7 +41,7 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "aggravating": ("array", True),
         "mitigating": ("array", True),
         "mitigate": ("boolean", True),
-        "personal_measures_needed": ("boolean", True),
+        "personal_measures": ("array", False),  # Art. 32, 39: one proposal per leader
         "reason": ("string", True),
     },
     "level_proposal": {"opinion": ("string", True), "measure_basis": ("string", False)},
@@ -56,6 +56,7 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "circulated_to": ("array", True),
         "copied_to": ("array", True),
         "issued_on": ("string", True),
+        "application_window_days": ("integer", False),  # after the period; 10 working days unless set
     },
     "interview_record": {
         "held_on": ("string", True),
@@ -92,20 +93,30 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "passed": ("boolean", True),
         "findings": ("string", True),
         "application": ("string", False),
+        "visits": ("string", True),  # Art. 36 (O36.1): the responsible leader's visits
+        "work_team_sent": ("boolean", False),
     },
     "veto_proposal": {"basis": ("string", True), "opinion": ("string", True)},
-    # Not "leaders"/"facts": a call activity copies its data back into the case, which has those already.
-    "referral": {
-        "referred_leaders": ("array", True),
-        "proposed_measure": ("string", True),
-        "referral_facts": ("string", True),
+    # Findings at any stage (Art. 40, 41, 32, 39) and the committee's decision on a change of level.
+    "case_finding": {
+        "finding_kind": ("string", True),
+        "finding_items": ("array", False),
+        "finding_facts": ("string", True),
+        "propose_level_change": ("boolean", False),
+        "personal_measures": ("array", False),
     },
-    "referral_outcome": {
-        "outcome": ("string", True),
-        "decided_on": ("string", True),
-        "document_no": ("string", True),
-        "remarks": ("string", False),
-    },
+    "level_change_decision": {"change_approved": ("boolean", True), "change_opinion": ("string", True)},
+    # After the period: no application within the window (Art. 33–35).
+    "no_application": {"no_application_decision": ("string", True), "findings": ("string", True)},
+    # Art. 35: the day the unit received the listing decision; a new period after the veto procedure.
+    "listing_receipt": {"received_on": ("string", True), "receiver": ("string", False)},
+    "listing_renewal": {"renewal_months": ("integer", True), "opinion": ("string", True)},
+    # Art. 35 para 2: the city office's key townships of the year.
+    "key_townships": {"townships": ("array", True), "selection_basis": ("string", False)},
+    # One referral per leader (Art. 32, 39): each authority records one outcome per measure proposed to it;
+    # distinct field names, as the two tasks run in parallel and their data meet at the join.
+    "referral_organization": {"organization_outcomes": ("array", True)},
+    "referral_discipline": {"discipline_outcomes": ("array", True)},
     "filing": {"filed": ("boolean", True), "remarks": ("string", False)},
 }
 
@@ -115,14 +126,6 @@ ENUMS = {
     ("intake_verify", "severity"): ["ordinary", "serious", "especially_serious", "especially_serious_veto"],
     ("level_approval", "interviewer"): ["office_director", "committee_director"],
     ("joint_opinion", "department_opinion"): ["agree", "disagree", "abstain"],
-    ("referral", "proposed_measure"): ["resignation", "ordered_resignation", "removal", "discipline"],
-    ("referral_outcome", "outcome"): [
-        "resignation",
-        "ordered_resignation",
-        "removal",
-        "discipline",
-        "no_action",
-    ],
 }
 
 DATE_FIELDS = {
@@ -131,7 +134,6 @@ DATE_FIELDS = {
     ("interview_record", "held_on"),
     ("acceptance_application", "applied_on"),
     ("acceptance", "inspected_on"),
-    ("referral_outcome", "decided_on"),
 }
 
 
@@ -287,7 +289,6 @@ VALID: dict[str, dict[str, Any]] = {
         "aggravating": ["falsification"],
         "mitigating": [],
         "mitigate": False,
-        "personal_measures_needed": False,
         "reason": "经核实，该街道连续发生多起入室盗窃案件，且瞒报案件数量，危害严重。",
     },
     "level_approval": {
@@ -305,6 +306,7 @@ VALID: dict[str, dict[str, Any]] = {
         "passed": True,
         "findings": "整改到位，发案率明显下降。",
         "application": "经先行检查验收，整改到位，申请解除挂牌督办。",
+        "visits": "责任人明察暗访六次，跟踪督导整改。",
     },
     "joint_opinion": {"department_opinion": "agree", "remarks": "同意挂牌督办"},
 }
@@ -331,6 +333,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("county_check", {"passed": None}, "passed"),
     ("county_check", {"application": None}, "application"),  # passed: the written application is required
     ("county_check", {"findings": ""}, "findings"),
+    ("county_check", {"visits": None}, "visits"),
     ("county_check", {"delisted": True}, "delisted"),
     ("joint_opinion", {"department_opinion": None}, "department_opinion"),
     ("joint_opinion", {"department_opinion": "yes"}, "department_opinion"),
@@ -374,7 +377,7 @@ def test_optional_fields_may_be_left_out() -> None:
 
 
 def test_county_check_needs_no_application_when_not_passed() -> None:
-    data = {"passed": False, "findings": "整改尚未到位，继续督办。"}
+    data = {"passed": False, "findings": "整改尚未到位，继续督办。", "visits": "责任人暗访两次。"}
     assert validate_submission(load("county_check"), data) == data
 
 

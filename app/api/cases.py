@@ -1,5 +1,6 @@
 """Accountability cases: open (Art. 38; the report is checked against forms/case_report.json, as on the
-web page), list (supervisors, scoped), read one."""
+web page; a report about a unit outside the caller's office's competence is forwarded to the competent
+office, see app.cases.services.open_case), list (supervisors, scoped), read one."""
 
 from __future__ import annotations
 
@@ -29,7 +30,12 @@ UNIT_CODE = {
     "type": "string",
     "minLength": 1,
     "maxLength": 32,
-    "description": "the unit the report is about (division code, e.g. 411302001)",
+    "description": (
+        "the unit the report is about (division code, e.g. 411302001); the case is opened against it and "
+        "handled by its competent office, the one level above it (Art. 38). Any unit may be named: a report "
+        "an office clerk's own office is not competent for is forwarded (a report_forwarded event in the "
+        "case's history)"
+    ),
 }
 
 

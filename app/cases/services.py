@@ -18,10 +18,12 @@ from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, OrgUnit, ProcessInstance, Task
 from workflows.engine.reading import start_form
+from workflows.regulation import intake
 from workflows.regulation.access import can_read
-from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.accountability import CASE_PROCESS, STANDING_STEPS, next_case_key
 from workflows.regulation.models import Sanction
-from workflows.regulation.roles import org_of
+from workflows.regulation.personal_measures import personal_measures_of
+from workflows.regulation.roles import OrgNode, org_of
 
 LEVELS = ("intake", "notification", "interview", "listing", "veto")
 
@@ -31,12 +33,18 @@ def open_case(engine: Engine, actor: Actor, unit_code: str, report: Mapping[str,
     level above the unit registers it (the first task of accountability_intake).
 
     The report is checked against the case's start form (``forms/case_report.json``), the one definition
-    the web page and the API share; ``FormInvalid`` lists every problem by field."""
+    the web page and the API share; ``FormInvalid`` lists every problem by field.
+
+    The case is always opened against the unit the report is about, so it lands at that unit's competent
+    office. An office clerk or director whose office is not the competent one received a report that is
+    not theirs: it is forwarded, and a ``report_forwarded`` event on the case's working file says who
+    received it, which office it went to and when (``workflows.regulation.intake``, O38.1)."""
     if not actor.grants:
         raise NotAuthorized("only registered officials can file a report")
+    org = org_of(engine)
     errors: dict[str, list[str]] = {}
     codes: dict[str, list[tuple[str, object]]] = {}
-    if unit_code not in org_of(engine).nodes:
+    if unit_code not in org.nodes:
         errors["unit_code"], codes["unit_code"] = ["unknown organisation unit"], [("unit", None)]
     clean: dict[str, Any] = {}
     try:
@@ -47,7 +55,45 @@ def open_case(engine: Engine, actor: Actor, unit_code: str, report: Mapping[str,
     if errors:
         raise FormInvalid(errors, codes)
     key = next_case_key(engine.session, engine.now().year)
-    return engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=clean, actor=actor)
+    inst = engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=clean, actor=actor)
+    received_by = intake.receiving_office(org, actor, unit_code)
+    if received_by is not None:
+        intake.forward(engine, org, inst, received_by, actor)
+    return inst
+
+
+@dataclass
+class UnitGroup:
+    """Units of one level that one office is competent for: one ``<optgroup>`` of the report page's picker."""
+
+    office_code: str
+    office_name: str
+    level: str
+    units: list[OrgNode]
+
+
+UNIT_LEVEL_ORDER = ("county", "city_direct", "township", "county_direct")
+
+
+def unit_choices(engine: Engine, actor: Actor) -> list[UnitGroup]:
+    """The units the page 登记书面反映 offers (Art. 38): to an office clerk or director, the units their
+    office is competent for (a county office: its townships and county departments; the city office: the
+    counties and city-direct units); to anyone else, every unit grouped by its competent office. Offices
+    in code order (the city first), levels in ``UNIT_LEVEL_ORDER``, units by code."""
+    org = org_of(engine)
+    offices = [code for code in intake.offices_of(org, actor) if intake.units_in_competence(org, code)]
+    if not offices:
+        competent = {code: intake.competent_office(org, code) for code in org.nodes}
+        offices = sorted({office for code, office in competent.items() if office != code})
+    rank = {level: i for i, level in enumerate(UNIT_LEVEL_ORDER)}
+    groups: list[UnitGroup] = []
+    for office in offices:
+        by_level: dict[str, list[OrgNode]] = {}
+        for node in intake.units_in_competence(org, office):
+            by_level.setdefault(node.level, []).append(node)
+        for level in sorted(by_level, key=lambda lv: (rank.get(lv, len(rank)), lv)):
+            groups.append(UnitGroup(office, intake.office_name(org, office), level, by_level[level]))
+    return groups
 
 
 def get_case(engine: Engine, actor: Actor, instance_id: int) -> ProcessInstance:
@@ -109,7 +155,7 @@ def case_row(engine: Engine, inst: ProcessInstance, now: datetime) -> dict[str, 
         "stage": (inst.summary or {}).get("stage"),
         "outcome": (inst.summary or {}).get("outcome"),
         "status": inst.status,
-        "steps": [t.name for t in open_tasks],
+        "steps": [t.name for t in open_tasks if t.element_id not in STANDING_STEPS],
         "due_at": nearest.due_at if nearest else None,
         "due_provisional": bool(nearest and nearest.due_provisional),
         "deadline_status": status,
@@ -160,6 +206,7 @@ def case_detail(engine: Engine, inst: ProcessInstance) -> dict[str, Any]:
         "deadlines": deadlines,
         "history": list(events),
         "sanctions": list(sanctions),
+        "personal_measures": personal_measures_of(session, inst.id),
         "version_id": inst.version_id,
     }
 

@@ -15,15 +15,24 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from app.auth import current_actor
-from app.cases.services import CaseFilters, case_detail, case_row, cases_query, get_case, open_case
+from app.cases.services import (
+    CaseFilters,
+    case_detail,
+    case_row,
+    cases_query,
+    get_case,
+    open_case,
+    unit_choices,
+)
 from app.extensions import db
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.labels import cst, level_label, outcome_label, status_label
 from app.runtime import engine
-from workflows.engine.errors import EngineError, FormInvalid
+from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.engine.models import DefinitionFile, ProcessInstance
 from workflows.engine.reading import element_states, start_form
 from workflows.regulation.accountability import CASE_PROCESS
+from workflows.regulation.intake import competent_office, office_name, receiving_office
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -253,18 +262,20 @@ def diagram(case_id: int, path: str) -> ResponseReturnValue:
 @login_required
 def new_case() -> ResponseReturnValue:
     """File a written report (Art. 38): the fields come from the case's start form, the file the API
-    validates with too; only the unit picker is the page's own."""
+    validates with too; only the unit picker is the page's own. It offers the units the clerk's office is
+    competent for (``unit_choices``); a report about another unit is forwarded to its competent office, and
+    a clerk who may not read the forwarded case is taken to the case list rather than to a 403."""
     eng = engine()
     org = org_of(eng)
+    actor = current_actor()
     schema = start_form(eng, CASE_PROCESS) or {}
-    units = sorted(org.nodes.values(), key=lambda n: n.code)
     unit_code = request.form.get("unit_code", "")
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         values = parse_submission(schema, request.form)
         try:
-            inst = open_case(eng, current_actor(), unit_code, values)
+            inst = open_case(eng, actor, unit_code, values)
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()
@@ -273,11 +284,21 @@ def new_case() -> ResponseReturnValue:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash(_("已立案：%(key)s", key=inst.business_key), "success")
+            if receiving_office(org, actor, unit_code) is None:
+                flash(_("已立案：%(key)s", key=inst.business_key), "success")
+            else:
+                office = office_name(org, competent_office(org, unit_code))
+                flash(
+                    _("已立案：%(key)s，已转%(office)s办理", key=inst.business_key, office=office), "success"
+                )
+            try:
+                get_case(eng, actor, inst.id)  # forwarded out of the clerk's sight: not a page he cannot open
+            except NotAuthorized:
+                return redirect(url_for("cases.case_list"))
             return redirect(url_for("cases.case_page", case_id=inst.id))
     return render_template(
         "cases/new.html",
-        units=units,
+        groups=unit_choices(eng, actor),
         unit_code=unit_code,
         fields=build_fields(schema, values, errors),
         errors=errors,

@@ -93,7 +93,9 @@ def build_fields(
                     label=pick(sub.get("title"), sub.get("x-title-en")),
                     widget=_widget(sub),
                     required=col in item_required,
-                    options=_options(sub) if "enum" in sub else [],
+                    options=_options(sub["items"] if _widget(sub) == "checkboxes" else sub)
+                    if "enum" in sub or _widget(sub) == "checkboxes"
+                    else [],
                 )
                 for col, sub in item.get("properties", {}).items()
             ]
@@ -138,11 +140,15 @@ def parse_submission(form: dict[str, Any], posted: MultiDict[str, str]) -> dict[
             rows: list[dict[str, Any]] = []
             index = 0
             while any(k.startswith(f"{name}-{index}-") for k in posted):
-                row = {
-                    col: _typed(sub, posted.get(f"{name}-{index}-{col}", "").strip())
-                    for col, sub in item.get("properties", {}).items()
-                    if posted.get(f"{name}-{index}-{col}", "").strip()
-                }
+                row = {}
+                for col, sub in item.get("properties", {}).items():
+                    key = f"{name}-{index}-{col}"
+                    if _widget(sub) == "checkboxes":  # several choices per row, e.g. a leader's measures
+                        picked = [_typed(sub["items"], v) for v in posted.getlist(key) if v.strip()]
+                        if picked:
+                            row[col] = picked
+                    elif posted.get(key, "").strip():
+                        row[col] = _typed(sub, posted.get(key, "").strip())
                 if row:
                     rows.append(row)
                 index += 1

@@ -11,28 +11,47 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.core import Engine, Handler
 from workflows.engine.legaltime import clock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
 from workflows.regulation.models import Sanction
 
 
-def _start(kind: str, article: str) -> Handler:
-    def handle(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
-        engine.session.add(
-            Sanction(
-                instance_id=inst.id,
-                unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
-                kind=kind,
-                article=article,
-                start_at=clock.now(),
-            )
+def _listing_started(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    """Listed (Art. 35, O35.3): the sanctions run until the listing ends; only acceptance (or a decided change
+    of level under Art. 41) ends it, never the veto procedure."""
+    engine.session.add(
+        Sanction(
+            instance_id=inst.id,
+            unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
+            kind="listing",
+            article="Art. 35",
+            start_at=clock.now(),
+            year=clock.now().year,
         )
+    )
 
-    return handle
+
+def _veto_imposed(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    """A veto (Art. 37, O37.1) is recorded with its year: its consequences under 宛办〔2009〕28号 (no honours,
+    commendation or promotion from that year's results) run to the year's last instant, +08:00."""
+    now = clock.now()
+    year = int(rec.detail.get("year") or now.astimezone(CST).year)
+    engine.session.add(
+        Sanction(
+            instance_id=inst.id,
+            unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
+            kind="veto",
+            article="Art. 37",
+            start_at=now,
+            end_at=datetime(year + 1, 1, 1, tzinfo=CST),
+            year=year,
+        )
+    )
 
 
 def _end_listing(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
-    """Delisted after acceptance (Art. 35, 36) or superseded by a veto: the listing's sanctions end now."""
+    """Delisted after acceptance (Art. 35, 36) or lowered by decision (Art. 41): the sanctions end now."""
     open_rows = engine.session.scalars(
         select(Sanction).where(
             Sanction.instance_id == inst.id, Sanction.kind == "listing", Sanction.end_at.is_(None)
@@ -43,13 +62,17 @@ def _end_listing(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
 
 
 HANDLERS: dict[str, Handler] = {
-    "listing_started": _start("listing", "Art. 35"),
+    "listing_started": _listing_started,
     "listing_ended": _end_listing,
-    "veto_imposed": _start("veto", "Art. 37"),
+    "veto_imposed": _veto_imposed,
 }
 
 
 CASE_PROCESS = "accountability_case"
+
+# Steps open for the whole life of a case, not a stage it has reached: the office's task for recording new
+# findings (Art. 40, 41, 32, 39). Lists of "where is the case" leave them out; the case page offers them.
+STANDING_STEPS = frozenset({"record_finding"})
 
 
 def next_case_key(session: Session, year: int) -> str:

@@ -15,7 +15,8 @@ the same transaction as the step (see :mod:`workflows.engine.records`):
 * ``grade_decided`` → ``assessment_result``; excellent → ``salary_list_entry`` (Art. 20, O20.3); every
   covered cadre's ``performance_record`` gets the grade (Art. 22, O22.1); unqualified → an accountability
   case (Art. 31(8), O31.8).
-* ``report_referred`` → an accountability case from a member unit's report (Art. 15, 38).
+* ``report_referred`` → an accountability case against the unit a member unit's report is about (Art. 15,
+  38); a report its office is not competent for is forwarded (``workflows.regulation.intake``).
 
 Handlers get the engine (session, clock, organisation) and never commit.
 """
@@ -30,9 +31,11 @@ from sqlalchemy.orm import Session
 
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.core import Engine, Handler
+from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
-from workflows.engine.models import ProcessInstance
+from workflows.engine.models import ProcessInstance, Task
 from workflows.engine.records import Record
+from workflows.regulation import intake
 from workflows.regulation.accountability import CASE_PROCESS, next_case_key
 from workflows.regulation.annual_models import (
     CADRE_ROLES,
@@ -325,17 +328,47 @@ def _grade_decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
 
 
 # -- member-unit reports (Art. 15, 38) ----------------------------------------------------------------------
+def _receiving_clerk(engine: Engine, inst: ProcessInstance) -> Actor:
+    """Who completed the office's ``receive_report`` of this filing (the step that referred it)."""
+    rows = engine.session.scalars(
+        select(Task).where(Task.instance_id == inst.id, Task.element_id == "receive_report")
+    )
+    done = sorted((r.completed_at, str(r.completed_by)) for r in rows if r.completed_by and r.completed_at)
+    return Actor(done[-1][1]) if done else SYSTEM
+
+
 def _report_referred(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    """Art. 38 (O38.1): the case is opened against the unit the report is about (``subject_unit_code``, named
+    by the filer, confirmed or corrected by the office), so it lands at that unit's competent office. The
+    report came to the office above the filer (the filing's ``office_staff@upper`` lane); when that office is
+    not the competent one, the forwarding goes on the case's working file and on the report's."""
     d = rec.detail
-    _open_case(
+    org = org_of(engine)
+    # A diagram version from before the field referred the filer itself: keep what that version meant.
+    subject = str(d["subject_unit_code"]).strip() if "subject_unit_code" in d else inst.unit_code
+    if subject not in org.nodes:
+        raise FormInvalid(
+            {"subject_unit_code": [f"unknown organisation unit {subject!r}"]},
+            {"subject_unit_code": [("unit", None)]},
+        )
+    case = _open_case(
         engine,
         inst,
-        inst.unit_code,
+        subject,
         source="member_unit",
-        reporter=org_of(engine).nodes[inst.unit_code].name,
+        reporter=org.nodes[inst.unit_code].name,
         facts=f"{d.get('title', '')}：{d.get('content', '')}",
         art31_items=[int(i) for i in d.get("art31_items") or [1]],
-        origin={"kind": "report_filing", "filing": inst.id},
+        origin={"kind": "report_filing", "filing": inst.id, "filing_key": inst.business_key},
+    )
+    intake.forward(
+        engine,
+        org,
+        case,
+        org.upper(inst.unit_code),
+        _receiving_clerk(engine, inst),
+        extra={"report_id": inst.id, "report_key": inst.business_key},
+        also_on=[inst],
     )
 
 

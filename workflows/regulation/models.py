@@ -13,7 +13,8 @@ from workflows.engine.models import Base
 
 class Sanction(Base):
     """Restrictions in force while a unit is listed (Art. 35, O35.3): no comprehensive honours for the
-    unit; no commendation or promotion for its principal, in-charge and responsible leaders."""
+    unit; no commendation or promotion for its principal, in-charge and responsible leaders. A veto's row
+    covers its year (Art. 37)."""
 
     __tablename__ = "sanction"
     __table_args__ = (Index("ix_sanction_unit_period", "unit_code", "start_at", "end_at"),)
@@ -25,3 +26,5 @@ class Sanction(Base):
     article: Mapped[str] = mapped_column(String(50))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime | None]
+    # The year the sanction belongs to: a veto's consequences are that year's (Art. 37, 宛办〔2009〕28号).
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -17,13 +17,20 @@ from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.helpers import organisation_helpers
+from workflows.regulation.key_townships import KEY_TOWNSHIP_HANDLERS
+from workflows.regulation.personal_measures import PERSONAL_MEASURE_HANDLERS
 from workflows.regulation.roles import OrgTree, load_org
 
 
 def regulation_parts(org: OrgTree) -> EngineParts:
     return EngineParts(
         lanes=org,
-        handlers={**ACCOUNTABILITY_HANDLERS, **ANNUAL_HANDLERS},
+        handlers={
+            **ACCOUNTABILITY_HANDLERS,
+            **ANNUAL_HANDLERS,
+            **KEY_TOWNSHIP_HANDLERS,
+            **PERSONAL_MEASURE_HANDLERS,
+        },
         helpers=organisation_helpers(org),
     )
 

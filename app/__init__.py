@@ -34,8 +34,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.designer.views import bp as designer_bp
     from app.inbox import models as inbox_models  # noqa: F401  (tables for the metadata)
     from app.inbox.views import bp as inbox_bp
+    from app.traceability import bp as regulation_bp
 
-    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp):
+    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp, regulation_bp):
         app.register_blueprint(blueprint)
     from app.api import errors as api_errors
 

@@ -30,6 +30,7 @@ from workflows.engine.legaltime.holiday_schedule import CalendarError, parse_sch
 from workflows.engine.models import DefinitionVersion
 from workflows.regulation.annual import start_cycle
 from workflows.regulation.roles import org_of
+from workflows.regulation.traceability import build_report, markdown, summary_lines
 
 definitions_cli = AppGroup("definitions", help="Process definitions (BPMN + forms).")
 
@@ -189,6 +190,32 @@ def start_annual_command(year: int | None, unit: str | None) -> None:
     click.echo(f"annual cycle {inst.business_key}: instance {inst.id}")
 
 
+regulation_cli = AppGroup("regulation", help="The 2017 regulation: obligation → element → test.")
+
+
+@regulation_cli.command("coverage")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="where to write the page (default: docs/traceability.md)",
+)
+@click.option("--check", is_flag=True, help="exit non-zero on an unknown id or a carried obligation untested")
+def coverage_command(output: Path | None, check: bool) -> None:
+    """Print which elements carry and which tests exercise each obligation; write docs/traceability.md."""
+    root = Path(current_app.config["PROJECT_ROOT"])
+    report = build_report(root)
+    for line in summary_lines(report):
+        click.echo(line)
+    target = output or root / "docs" / "traceability.md"
+    target.write_text(markdown(report), encoding="utf-8")
+    click.echo(f"wrote {target}")
+    for problem in report.problems:
+        click.echo(f"  problem: {problem}", err=True)
+    if check and report.problems:
+        raise click.ClickException(f"{len(report.problems)} traceability problem(s)")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         definitions_cli,
@@ -196,6 +223,7 @@ def init_app(app: Flask) -> None:
         calendar_cli,
         users_cli,
         annual_cli,
+        regulation_cli,
         timers_command,
         init_demo_command,
     ):

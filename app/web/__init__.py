@@ -13,6 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth.services import authenticate
 from app.extensions import db
 from app.i18n import LOCALES
+from workflows.regulation.traceability import COVERAGE_ROLES
 
 bp = Blueprint("web", __name__)
 
@@ -81,6 +82,8 @@ def extra_nav() -> list[NavItem]:
     ]
     if "designer" in roles and "designer.designer_home" in _endpoints():
         items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
+    if roles & COVERAGE_ROLES and "regulation.coverage_page" in _endpoints():
+        items.append(NavItem(_("法规条款对照"), url_for("regulation.coverage_page"), "regulation"))
     if "admin" in roles:
         items.append(NavItem(_("用户管理"), url_for("admin.users"), "admin"))
     return items

@@ -135,6 +135,30 @@ def deployed(session: Session, engine: Engine) -> Any:
     return version
 
 
+@pytest.fixture
+def real_definitions(session: Session, engine: Engine) -> Iterator[None]:
+    """bpmn/ and forms/ of the checkout, deployed as version 1."""
+    deploy(session, read_project_files(ROOT), engine.checks, created_by="test")
+    session.commit()
+    yield
+
+
+@pytest.fixture
+def case_factory(
+    session_factory: sessionmaker[Session],
+    make_engine: Callable[[Session], Engine],
+    clock: ManualClock,
+    real_definitions: None,
+) -> Callable[..., Any]:
+    """Start accountability cases on the real definitions (tests/accountability_driver.py drives them)."""
+    from tests.accountability_driver import Case  # the driver imports this module's constants
+
+    def make(**kwargs: Any) -> Case:
+        return Case(session_factory, make_engine, clock, **kwargs)
+
+    return make
+
+
 @contextmanager
 def demo_app(db_url: str, root: Path = ROOT, start: datetime | None = None, **config: Any) -> Iterator[Flask]:
     """The real app on the test database with a manual clock, Nanyang's organisation, the demo accounts and

@@ -6,7 +6,7 @@ tests/test_accountability_listing.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,35 +28,14 @@ from tests.accountability_driver import (
     interview_on,
     verify,
 )
-from tests.conftest import ROOT, WANCHENG, WOLONG_TOWN
+from tests.conftest import WANCHENG, WOLONG_TOWN
 from workflows.engine.core import Engine
-from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import NotAuthorized
 from workflows.engine.inbox import open_tasks_for
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
 from workflows.engine.sandboxing.scripting import end_events
-
-
-@pytest.fixture
-def real_definitions(session: Session, engine: Engine) -> Iterator[None]:
-    deploy(session, read_project_files(ROOT), engine.checks, created_by="test")
-    session.commit()
-    yield
-
-
-@pytest.fixture
-def case_factory(
-    session_factory: sessionmaker[Session],
-    make_engine: Callable[[Session], Engine],
-    clock: ManualClock,
-    real_definitions: None,
-) -> Callable[..., Case]:
-    def make(**kwargs: Any) -> Case:
-        return Case(session_factory, make_engine, clock, **kwargs)
-
-    return make
 
 
 def notified_on_16_march(case_factory: Callable[..., Case], clock: ManualClock) -> Case:

@@ -6,9 +6,8 @@ with its year; refusing a veto leaves the unit listed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import pytest
 from lxml import etree
@@ -31,7 +30,6 @@ from tests.accountability_driver import (
 from tests.conftest import CITY, ROOT, WANCHENG, WANCHENG_TOWN
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
@@ -42,26 +40,6 @@ from workflows.regulation.models import Sanction
 
 RECEIVED = {"received_on": "2026-03-05", "receiver": "张三"}
 LEADER = {"leader_name": "王五", "leader_position": "区委副书记", "plan": "每月明察暗访一次，跟踪督导整改。"}
-
-
-@pytest.fixture
-def real_definitions(session: Session, engine: Engine) -> Iterator[None]:
-    deploy(session, read_project_files(ROOT), engine.checks, created_by="test")
-    session.commit()
-    yield
-
-
-@pytest.fixture
-def case_factory(
-    session_factory: sessionmaker[Session],
-    make_engine: Callable[[Session], Engine],
-    clock: ManualClock,
-    real_definitions: None,
-) -> Callable[..., Case]:
-    def make(**kwargs: Any) -> Case:
-        return Case(session_factory, make_engine, clock, **kwargs)
-
-    return make
 
 
 def listed_by_county(case_factory: Callable[..., Case], clock: ManualClock) -> Case:

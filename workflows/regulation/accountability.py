@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -17,37 +18,29 @@ from workflows.engine.records import Record
 from workflows.regulation.models import Sanction
 
 
+def _sanction(inst: ProcessInstance, rec: Record, kind: str, article: str, **period: Any) -> Sanction:
+    return Sanction(
+        instance_id=inst.id,
+        unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
+        kind=kind,
+        article=article,
+        start_at=clock.now(),
+        **period,
+    )
+
+
 def _listing_started(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     """Listed (Art. 35, O35.3): the sanctions run until the listing ends; only acceptance (or a decided change
     of level under Art. 41) ends it, never the veto procedure."""
-    engine.session.add(
-        Sanction(
-            instance_id=inst.id,
-            unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
-            kind="listing",
-            article="Art. 35",
-            start_at=clock.now(),
-            year=clock.now().year,
-        )
-    )
+    engine.session.add(_sanction(inst, rec, "listing", "Art. 35", year=clock.now().year))
 
 
 def _veto_imposed(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     """A veto (Art. 37, O37.1) is recorded with its year: its consequences under 宛办〔2009〕28号 (no honours,
     commendation or promotion from that year's results) run to the year's last instant, +08:00."""
-    now = clock.now()
-    year = int(rec.detail.get("year") or now.astimezone(CST).year)
-    engine.session.add(
-        Sanction(
-            instance_id=inst.id,
-            unit_code=str(rec.detail.get("unit_code") or inst.unit_code),
-            kind="veto",
-            article="Art. 37",
-            start_at=now,
-            end_at=datetime(year + 1, 1, 1, tzinfo=CST),
-            year=year,
-        )
-    )
+    year = int(rec.detail.get("year") or clock.now().astimezone(CST).year)
+    end = datetime(year + 1, 1, 1, tzinfo=CST)
+    engine.session.add(_sanction(inst, rec, "veto", "Art. 37", end_at=end, year=year))
 
 
 def _end_listing(engine: Engine, inst: ProcessInstance, rec: Record) -> None:

@@ -59,7 +59,14 @@ def test_init_demo_loads_city_and_deploys(app: Flask) -> None:
     assert "definition version 1" in result.output
     with app.app_context():
         levels = dict(db.session.execute(select(OrgUnit.level, func.count()).group_by(OrgUnit.level)).all())
-        assert levels == {"city": 1, "county": 15, "township": 246, "city_direct": 5}
+        assert levels == {
+            "city": 1,
+            "county": 15,
+            "township": 246,
+            "city_direct": 5,
+            "member_unit": 184,
+            "system_unit": 10,
+        }
     again = app.test_cli_runner().invoke(args=["init-demo"])
     assert again.exit_code == 0 and "definition version 1" in again.output  # idempotent
 

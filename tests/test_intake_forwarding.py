@@ -371,8 +371,8 @@ def forwarded(app: Flask, case_id: int) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("username", "office", "levels"),
     [
-        ("411302.office_staff", "411302", {"township"}),
-        ("411300.office_director", "411300", {"county", "city_direct"}),
+        ("411302.office_staff", "411302", {"township", "member_unit"}),
+        ("411300.office_director", "411300", {"county", "city_direct", "member_unit"}),
     ],
 )
 def test_the_picker_offers_the_units_the_office_is_competent_for(

@@ -1,4 +1,5 @@
-"""People and roles (admin only): list and search accounts, create one, grant and revoke roles."""
+"""People and roles (admin only): list and search accounts, create one, grant and revoke roles; the
+organisation and its people (``org_views``, ``people_views``)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,6 @@ def revoke(grant_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("已撤销授权"), "success")
     return redirect(url_for("admin.users", q=username))
+
+
+from app.admin import org_views, people_views  # noqa: E402,F401  (registers the organisation and people pages)

@@ -1,4 +1,4 @@
-"""People and the roles they hold at organisation units (DOMAIN.md, "Roles"; scope is always an org)."""
+"""Accounts and the roles they hold at organisation units (DOMAIN.md, "Roles"; scope is always an org)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from workflows.engine.actors import Actor
 from workflows.engine.models import Base
+from workflows.regulation.people import Person
 
 
 class User(UserMixin, Base):
@@ -20,6 +21,10 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The person who logs in with this account (workflows/regulation/people.py); their posts give the grants
+    # that carry a post_id (app/org/grants.py). Empty for system accounts (designer, admin, supervisor).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    person: Mapped[Person | None] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RoleGrant.id"
     )
@@ -49,4 +54,6 @@ class RoleGrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     role: Mapped[str] = mapped_column(String(80))  # e.g. office_director, joint_meeting_member/discipline
     org_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"), index=True)
+    # The post this grant follows (kept in line by app/org/grants.py); empty for a grant given by hand.
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
     user: Mapped[User] = relationship(back_populates="grants")

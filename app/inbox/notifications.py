@@ -35,6 +35,7 @@ def kind_label(kind: str) -> str:
         "overdue": _("已逾期"),
         "urged": _("催办"),
         "transferred": _("转办"),
+        "unassigned": _("无人办理"),
     }.get(kind, kind)
 
 

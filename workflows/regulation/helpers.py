@@ -13,12 +13,13 @@ def organisation_helpers(tree: OrgTree) -> dict[str, Callable[..., Any]]:
     """Helpers over the organisation tree the engine was built with."""
 
     def subordinate_units(unit_code: str, levels: list[str] | None = None) -> list[str]:
-        """Codes of the units directly under ``unit_code`` (a city's counties and city-direct units, a
-        county's townships), optionally only those of the given levels; sorted, for 层层签订 (Art. 13)."""
+        """Codes of the active units directly under ``unit_code`` (a city's counties, city-direct units and
+        member units, a county's townships and member units), optionally only those of the given levels;
+        sorted, for 层层签订 (Art. 13: letters go to departments and units alike)."""
         return sorted(
             n.code
             for n in tree.nodes.values()
-            if n.parent_code == unit_code and (not levels or n.level in levels)
+            if n.parent_code == unit_code and n.active and (not levels or n.level in levels)
         )
 
     def name_of_unit(unit_code: str) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from workflows.engine.actors import Actor
 from workflows.engine.models import OrgUnit
+from workflows.regulation.org_units import UnitStatus
 
 if TYPE_CHECKING:
     from workflows.engine.core import Engine
@@ -86,12 +87,18 @@ def parse_lane(name: str | None) -> LaneRole:
 class OrgNode:
     code: str
     name: str
-    level: str  # city | county | township | city_direct
+    level: str  # city | county | township | city_direct | member_unit | system_unit (org_units.LEVELS)
     parent_code: str | None
+    active: bool = True  # deactivated (org_units.UnitStatus): keeps its cases and history, no new posts
 
 
 class OrgTree:
-    """The organisation as the engine needs it: each unit's parent, and the city at the root."""
+    """The organisation as the engine needs it: each unit's parent, and the city at the root.
+
+    A member unit's parent is the city or county whose committee it sits on, a system unit's its city-direct
+    unit (``org_units``): ``upper`` of a member unit is therefore that committee's unit (its reports go to
+    that office), and ``county_of`` a county's member unit is the county.
+    """
 
     def __init__(self, nodes: Mapping[str, OrgNode]) -> None:
         self.nodes = dict(nodes)
@@ -159,6 +166,20 @@ class OrgTree:
         held = {org for _, org in actor.grants}
         return any(code in held for code in self.ancestors(unit_code))
 
+    def children(self, code: str, levels: tuple[str, ...] = (), *, active_only: bool = True) -> list[OrgNode]:
+        """The units directly under ``code`` (of ``levels`` if given), by code: e.g. a committee's member
+        units ``children(county, ("member_unit",))``; deactivated units only when ``active_only`` is False."""
+        return sorted(
+            (
+                n
+                for n in self.nodes.values()
+                if n.parent_code == code
+                and (not levels or n.level in levels)
+                and (n.active or not active_only)
+            ),
+            key=lambda n: n.code,
+        )
+
     def county_of(self, code: str) -> str | None:
         """The county-level unit a unit belongs to (itself for a county), for per-county views."""
         node = self._node(code)
@@ -177,8 +198,12 @@ class OrgTree:
 
 def load_org(session: Any) -> OrgTree:
     """The organisation tree from the ``org_unit`` table."""
-    rows = session.scalars(select(OrgUnit))
-    return OrgTree({r.code: OrgNode(r.code, r.name, r.level, r.parent_code) for r in rows})
+    rows = session.execute(
+        select(OrgUnit, UnitStatus.active).outerjoin(UnitStatus, UnitStatus.code == OrgUnit.code)
+    )
+    return OrgTree(
+        {r.code: OrgNode(r.code, r.name, r.level, r.parent_code, active is not False) for r, active in rows}
+    )
 
 
 def org_of(engine: Engine) -> OrgTree:

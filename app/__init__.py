@@ -34,10 +34,13 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.designer.views import bp as designer_bp
     from app.inbox import models as inbox_models  # noqa: F401  (tables for the metadata)
     from app.inbox.views import bp as inbox_bp
+    from app.indicators import bp as indicators_bp
+    from app.supervision import bp as supervision_bp
     from app.traceability import bp as regulation_bp
 
-    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp, regulation_bp):
+    for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp, regulation_bp, indicators_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(supervision_bp)  # 发起督查 / 召开会议, 整改事项 (Art. 18, 24, 25)
     from app.api import errors as api_errors
 
     api_errors.init_app(app)

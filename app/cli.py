@@ -20,6 +20,7 @@ from app.auth.demo import seed_demo_users
 from app.auth.models import User
 from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
+from app.indicators.demo import seed_demo_indicator_sets
 from app.jobs import recompute_provisional_deadlines, run_background_pass
 from app.org import load_divisions
 from app.runtime import runtime
@@ -127,8 +128,10 @@ def init_demo_command() -> None:
     """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
     load_divisions(db.session())
     created = seed_demo_users(db.session())
+    indicator_sets = seed_demo_indicator_sets(db.session(), now=runtime().clock.now())
     db.session.commit()
     click.echo(f"{created} demo account(s) created (password: demo)")
+    click.echo(f"{indicator_sets} demo indicator set(s) created (Art. 19)")
     files = read_project_files(current_app.config["DEFINITIONS_ROOT"])
     if not any(path.endswith(".bpmn") for path in files):
         click.echo("organisation loaded; no diagrams in bpmn/ to deploy")

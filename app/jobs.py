@@ -18,14 +18,18 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.inbox.notifications import send_due_alerts
+from app.org.upkeep import keep_organisation
 from app.runtime import Runtime
 from workflows.engine.core import Engine
 from workflows.engine.errors import Conflict, EngineError, NotFound
 from workflows.engine.legaltime.calendar_store import provisional_instance_ids
+from workflows.engine.legaltime.legal_time import CST, to_cst
 from workflows.engine.models import ProcessInstance
 from workflows.engine.timers import due_instance_ids, lock_if_still_due, mark_failed
 from workflows.regulation.annual import find_cycle, start_cycle
 from workflows.regulation.key_townships import start_selection
+from workflows.regulation.meetings import flag_missing_plenaries
+from workflows.regulation.rectification import mark_overdue
 from workflows.regulation.roles import org_of
 
 log = logging.getLogger(__name__)
@@ -102,23 +106,65 @@ def send_alerts(session: Session, now: datetime) -> int:
     return sent
 
 
+# -- follow-ups: rectification items past their deadline, the year's plenary (Art. 25) ----------------------
+@dataclass
+class FollowUpReport:
+    items_overdue: int = 0
+    plenary_flagged: list[str] = field(default_factory=list)
+
+
+def run_follow_ups(session: Session, rt: Runtime) -> FollowUpReport:
+    """Open rectification items past their deadline become overdue; once 31 December has passed, every
+    committee without a plenary or enlarged meeting of that year on record is flagged (idempotent)."""
+    now = rt.clock.now()
+    try:
+        overdue = mark_overdue(session, now)
+        flagged = flag_missing_plenaries(session, rt.org(session), to_cst(now).year - 1, now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return FollowUpReport(overdue, flagged)
+
+
 # -- the pass the scheduler runs every interval --------------------------------------------------------------
 @dataclass
 class PassReport:
     timers: WakeReport
     alerts_sent: int
+    follow_ups: FollowUpReport = field(default_factory=FollowUpReport)
+
+
+# The city's year starts in the first days of January (a server down on 1 January starts it later).
+NEW_YEAR_GRACE_DAYS = 7
 
 
 def run_background_pass(session: Session, rt: Runtime, limit: int = 500) -> PassReport:
-    """Reload the calendar → wake the due timers → send the due alerts: the scheduler's job every interval
-    and ``flask timers`` once."""
+    """Reload the calendar → wake the due timers → send the due alerts → follow-ups (rectification items
+    overdue, the year's plenary): the scheduler's job every interval and ``flask timers`` once."""
     timers = run_due_timers(session, rt, limit)
     if timers.woken or timers.failed:
         log.info("timers: woke %s, failed %s", timers.woken, timers.failed)
+    upkeep = keep_organisation(session, rt.org(session), rt.clock.now())  # grants follow posts; no task
+    if upkeep.grants.changed or upkeep.unassigned:  # waits silently for nobody (app/org/upkeep.py)
+        log.info(
+            "organisation: %s grant(s) added, %s removed, %s task(s) flagged unassigned",
+            len(upkeep.grants.added),
+            len(upkeep.grants.removed),
+            len(upkeep.unassigned),
+        )
     sent = send_alerts(session, rt.clock.now())
     if sent:
         log.info("notifications: %s sent", sent)
-    return PassReport(timers, sent)
+    now = rt.clock.now().astimezone(CST)
+    if now.month == 1 and now.day <= NEW_YEAR_GRACE_DAYS:  # the engine's clock, so a simulated year works
+        started = start_year_cycle(session, rt.engine)
+        if started is not None:
+            log.info("annual cycle %s started", started.business_key)
+    follow_ups = run_follow_ups(session, rt)
+    if follow_ups.items_overdue or follow_ups.plenary_flagged:
+        log.info("follow-ups: %s items overdue, plenary flagged %s", *vars(follow_ups).values())
+    return PassReport(timers, sent, follow_ups)
 
 
 # -- provisional deadlines -----------------------------------------------------------------------------------

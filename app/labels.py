@@ -72,6 +72,8 @@ EVENTS = {
     "selection_opened": _l("开始遴选重点督办单位"),
     "key_townships_selected": _l("确定重点督办单位"),
     "deadlines_recomputed": _l("期限重算"),
+    "task_unassigned": _l("无人办理，已提醒综治办"),
+    "task_released": _l("职务变动，任务退回岗位"),
 }
 ROLES_EN = {
     "office_director": "Office director",

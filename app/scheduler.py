@@ -1,5 +1,6 @@
 """APScheduler in the serving process: every interval the background pass (reload the calendar, wake due
-instances, send due alerts; at start-up it catches up on missed timers), and the 1 January job.
+instances, send due alerts, and in the first days of January by the engine's clock start the city's year; at
+start-up it catches up on missed timers).
 
 The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass); this module only gives them
 an application context and a session. They are safe with several processes sharing one PostgreSQL, so
@@ -27,15 +28,6 @@ def run_timers(app: Flask) -> None:
             db.session.remove()
 
 
-def start_year(app: Flask) -> None:
-    """1 January: :func:`app.jobs.start_year_cycle` (idempotent)."""
-    with app.app_context():
-        try:
-            jobs.start_year_cycle(db.session(), runtime().engine)
-        finally:
-            db.session.remove()
-
-
 def init_app(app: Flask) -> None:
     if not app.config.get("SCHEDULER_ENABLED"):
         return
@@ -50,17 +42,5 @@ def init_app(app: Flask) -> None:
         coalesce=True,
         next_run_time=datetime.now(UTC),  # catch up on timers missed while the server was down
     )
-    scheduler.add_job(
-        start_year,
-        "cron",
-        month=1,
-        day=1,
-        hour=0,
-        minute=5,
-        args=[app],
-        id="start_year",
-        coalesce=True,
-        misfire_grace_time=7 * 86400,
-    )  # a server down on 1 January starts it later
     scheduler.start()
     app.extensions["scheduler"] = scheduler

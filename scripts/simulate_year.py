@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
+from app.indicators.demo import seed_demo_indicator_sets  # noqa: E402
 from app.jobs import wake_due  # noqa: E402
 from workflows.engine.actors import Actor  # noqa: E402
 from workflows.engine.core import Engine  # noqa: E402
@@ -73,13 +74,13 @@ AMEND = {
 }
 REVISE = {**{k: DRAFT[k] for k in ("key_tasks", "targets")}, "reply": "已按意见修改。"}
 HEARING = {"heard_on": "2026-05-10", "reported_by": "政法委", "analysis": "形势总体平稳。"}
-PLENARY = {
-    "held_on": "2026-02-25",
-    "meeting_kind": "plenary",
-    "chaired_by": "主任",
-    "agenda": "部署全年重点工作。",
-}
 PLAN = {"inspection_scope": "all", "plan": "半年督查。", "starts_on": "2026-06-10", "ends_on": "2026-07-10"}
+PLENARY_REPORT = {
+    "plenary_report_document_no": "常委会报告〔2026〕1号",
+    "reported_on": "2026-11-25",
+    "plenary_report_summary": "常委会向全委会报告落实综治领导责任制情况。",
+    "in_debriefings": True,
+}
 SUMMARY = {"summary": "年度工作总结正文……"}
 DEBRIEFING = {
     "debriefing_format": "plenary",
@@ -159,6 +160,7 @@ class Sim:
     def deploy(self) -> None:
         with self.factory() as s:
             deploy(s, read_project_files(ROOT), self.engine(s).checks, created_by="simulation")
+            seed_demo_indicator_sets(s)  # each committee's indicator set for the year (Art. 19)
             s.commit()
 
     # -- driving -----------------------------------------------------------------------------------------
@@ -235,11 +237,13 @@ def scores_for(rng: random.Random) -> Callable[[Task], dict[str, Any]]:
             overall, letters, execution = 62, 50, 60  # targets missed: unqualified
         else:
             overall, letters, execution = (rng.randint(75, 92) for _ in range(3))
-        return {
+        return {  # against the demo indicator set (app/indicators/demo.py), as an office would score it
             "inspected_on": "2026-12-05",
-            "overall_score": overall,
-            "letter_score": letters,
-            "execution_score": execution,
+            "scores": [
+                {"indicator": "overall", "score": overall, "basis": "整体工作情况。"},
+                {"indicator": "letters", "score": letters, "basis": "责任书完成情况。"},
+                {"indicator": "execution", "score": execution, "basis": "执行领导责任制情况。"},
+            ],
             "comments": "考核评价意见。",
             "findings": [],
         }
@@ -298,7 +302,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
         )
         sim.complete_all(st, "revise_letter", REVISE)
         sim.complete_all(st, "sign_letter", SIGN, units=amenders)
-        st.note = f"{sim.count('annual_cycle') - 1} county cycles started by signing"
+        st.note = f"{sim.count('annual_cycle') - 1} county cycles (started with their letters)"
 
     sim.at(year, 2, 5, 10, 0)
     with sim.step("Q1 county committees draft, approve, issue") as st:
@@ -322,8 +326,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
         flagged = sum(p.signed_late for p in progress)
         print(f"  letters: {signed} signed by {len(progress)} committees' units, {flagged} late")
 
-    with sim.step("All year: plenaries and first-half hearings") as st:
-        sim.complete_all(st, "record_plenary", PLENARY)
+    with sim.step("All year: first-half hearings") as st:
         sim.complete_all(st, "hear_report_h1", HEARING)
 
     sim.at(year, 6, 1, 9, 0, 1)
@@ -350,8 +353,9 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     sim.at(year, 11, 20, 10, 0)
     with sim.step("Year-end: annual summaries (O15.3)") as st:
         sim.complete_all(st, "submit_annual_summary", SUMMARY)
-    with sim.step("Year-end: debriefings, annual reports, receipts") as st:
+    with sim.step("Year-end: debriefings, reports to the plenary, annual reports") as st:
         sim.complete_all(st, "record_debriefings", DEBRIEFING)
+        sim.complete_all(st, "report_to_plenary", PLENARY_REPORT)
         sim.complete_all(st, "submit_annual_report", REPORT_UPPER)
         sim.complete_all(st, "receive_annual_report", {"received_on": f"{year}-11-21"})
     sim.at(year, 12, 5, 10, 0)
@@ -411,6 +415,11 @@ def measure_wide_step(
     sim.at(year, 11, 1, 9, 0, 1)
     with sim.step("1 November: wake") as st:
         sim.wake(st)
+    with sim.step(f"year-end reports ({width} summaries first)") as st:  # the assessment waits for them
+        sim.complete_all(st, "submit_annual_summary", SUMMARY)
+        sim.complete_all(st, "record_debriefings", DEBRIEFING)
+        sim.complete_all(st, "report_to_plenary", PLENARY_REPORT)
+        sim.complete_all(st, "submit_annual_report", REPORT_UPPER)
     assess = sim.ready("assess_unit", instance_id=cycle)
     assert len(assess) == width, len(assess)
     make = scores_for(random.Random(1))

@@ -159,6 +159,24 @@ def case_factory(
     return make
 
 
+@pytest.fixture
+def year(
+    session_factory: sessionmaker[Session],
+    make_engine: Callable[[Session], Engine],
+    clock: ManualClock,
+    real_definitions: None,
+) -> Any:
+    """The annual cycle's driver (tests/test_annual_cycle.py ``Year``) on the real definitions, 5 January."""
+    from app.indicators.demo import seed_demo_indicator_sets
+    from tests.test_annual_cycle import YEAR, Year  # that module imports this one's constants
+
+    with session_factory() as s:  # the 2026 indicator sets init-demo gives every committee (Art. 19)
+        seed_demo_indicator_sets(s, year=YEAR)
+        s.commit()
+    clock.set(datetime(YEAR, 1, 5, 9, 0, tzinfo=CST))
+    return Year(session_factory, make_engine, clock)
+
+
 @contextmanager
 def demo_app(db_url: str, root: Path = ROOT, start: datetime | None = None, **config: Any) -> Iterator[Flask]:
     """The real app on the test database with a manual clock, Nanyang's organisation, the demo accounts and

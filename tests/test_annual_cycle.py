@@ -7,7 +7,7 @@ Organisation (tests/conftest.py): the city 南阳市 with the counties 宛城区
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ from app.jobs import wake_due
 from tests.conftest import CITY, CITY_DIRECT, ROOT, WANCHENG, WANCHENG_TOWN, WOLONG, WOLONG_TOWN
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.deploy.forms import parse_form
 from workflows.engine.errors import ProcessFailed
 from workflows.engine.legaltime.clock import ManualClock
@@ -90,6 +89,12 @@ DEBRIEFING = {
     "members": [{"name": "赵六", "unit_name": "市公安局局长", "format": "plenary"}],
     "standing_committee_report": True,
 }
+PLENARY_REPORT = {
+    "plenary_report_document_no": "宛发〔2026〕30号",
+    "reported_on": "2026-11-25",
+    "plenary_report_summary": "市委常委会向全委会报告落实综治领导责任制情况。",
+    "in_debriefings": True,
+}
 ANNUAL_REPORT = {
     "report_document_no": "综治委〔2026〕9号",
     "submitted_on": "2026-12-20",
@@ -101,11 +106,15 @@ APPROVE = {"approved": True, "opinion": "同意下达。"}
 def scores(
     overall: int, letters: int, execution: int, found: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
+    """The scoring form against the 2026 demo indicator set (app/indicators/demo.py: overall work 40,
+    letter completion 30, execution of the responsibility system 30)."""
     return {
         "inspected_on": "2026-12-05",
-        "overall_score": overall,
-        "letter_score": letters,
-        "execution_score": execution,
+        "scores": [
+            {"indicator": "overall", "score": overall, "basis": "整体工作情况考核。"},
+            {"indicator": "letters", "score": letters, "basis": "目标管理责任书完成情况。"},
+            {"indicator": "execution", "score": execution, "basis": "执行领导责任制情况。"},
+        ],
         "comments": "考核评价意见。",
         "findings": found or [],
     }
@@ -197,18 +206,14 @@ class Year:
         self.do(cycle_id, "draft_letters", DRAFT)
         self.do(cycle_id, "approve_letters", APPROVE)
 
-
-@pytest.fixture
-def year(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    make_engine: Callable[[Session], Engine],
-    clock: ManualClock,
-) -> Iterator[Year]:
-    deploy(session, read_project_files(ROOT), make_engine(session).checks, created_by="test")
-    session.commit()
-    clock.set(datetime(YEAR, 1, 5, 9, 0, tzinfo=CST))
-    yield Year(session_factory, make_engine, clock)
+    def year_end_reports(self, cycle_id: int) -> None:
+        """Art. 14–17: the summaries, debriefings, the report to the plenary and the annual report, which
+        the assessment waits for (Art. 20)."""
+        for task in self.tasks(cycle_id, "submit_annual_summary"):
+            self.do(cycle_id, "submit_annual_summary", SUMMARY, unit=task.unit_code)
+        self.do(cycle_id, "record_debriefings", DEBRIEFING)
+        self.do(cycle_id, "report_to_plenary", PLENARY_REPORT)
+        self.do(cycle_id, "submit_annual_report", ANNUAL_REPORT)
 
 
 def end_of(month: int, day: int) -> datetime:
@@ -246,10 +251,12 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
         assert (sign.role, sign.org_code, sign.due_at) == ("unit_principal_leader", unit, end_of(3, 31))
         assert sign.remind_at is not None and sign.remind_at < sign.due_at  # reminders before the deadline
 
+    # 层层签订: each county's own cycle starts when the city issues its letter, linked to the city's, so the
+    # townships' letters never wait for the county's signature.
+    wancheng = year.cycle(WANCHENG)
+    assert wancheng.parent_instance_id == city and year.tasks(wancheng.id, "draft_letters")
     year.at(YEAR, 1, 20, 10, 0)
     year.do(year.letter(WANCHENG).id, "sign_letter", SIGN)
-    wancheng = year.cycle(WANCHENG)
-    assert wancheng.parent_instance_id == city  # 层层签订: the county's own cycle, linked to the city's
     # 卧龙区 asks for an amendment: the city office revises for 卧龙区 alone, 卧龙区 signs the revision.
     wolong_letter = year.letter(WOLONG).id
     year.do(wolong_letter, "sign_letter", AMEND)
@@ -301,7 +308,6 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
         }
 
     # -- all year: hearing (Art. 9(3)) and plenary (Art. 25) ----------------------------------------------
-    year.do(city, "record_plenary", PLENARY)
     year.at(YEAR, 5, 10, 10, 0)
     hearing = year.task(city, "hear_report_h1")
     assert (hearing.role, hearing.org_code, hearing.due_at) == ("unit_principal_leader", CITY, end_of(6, 30))
@@ -350,6 +356,7 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
     year.do(city, "submit_annual_summary", SUMMARY, unit=CITY_DIRECT)
     year.do(city, "hear_report_h2", {**HEARING, "heard_on": "2026-11-20"})
     year.do(city, "record_debriefings", DEBRIEFING)
+    year.do(city, "report_to_plenary", PLENARY_REPORT)  # Art. 14 (O14.1)
     year.do(city, "submit_annual_report", ANNUAL_REPORT)  # the city's goes to the province: no receipt here
     year.do(wancheng.id, "submit_annual_report", ANNUAL_REPORT)  # Art. 17: 宛城区 reports to the city
     receipt = year.task(wancheng.id, "receive_annual_report")
@@ -359,7 +366,7 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
     year.at(YEAR, 12, 5, 10, 0)
     assess = year.tasks(city, "assess_unit")
     assert {(t.unit_code, t.org_code, t.due_at) for t in assess} == {
-        (u, CITY, end_of(12, 15)) for u in (CITY_DIRECT, WANCHENG, WOLONG)
+        (u, CITY, end_of(12, 18)) for u in (CITY_DIRECT, WANCHENG, WOLONG)
     }
     year.do(city, "assess_unit", scores(95, 92, 94), unit=WANCHENG)  # total 93.8, none below 80
     year.do(city, "assess_unit", scores(70, 50, 65), unit=WOLONG)  # letter targets missed
@@ -404,8 +411,18 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
         assert [f.unit_code for f in findings(s, YEAR, kind="annual")] == [CITY_DIRECT]
         children = {(i.process_id, i.unit_code) for i in linked_instances(s, city)}
         assert ("accountability_case", WOLONG) in children and ("annual_cycle", WANCHENG) in children
-    assessment_case = year.task(result.case_instance_id, "register_report")  # type: ignore[arg-type]
+    # Art. 31(8) (O31.8): the case starts at verification with the grade, the article and the cycle on file.
+    assessment_case = year.task(result.case_instance_id, "verify_case")  # type: ignore[arg-type]
     assert assessment_case.org_code == CITY
+    with session_factory() as s:
+        opened = s.get(ProcessInstance, result.case_instance_id)
+        assert opened is not None
+        wf = year.make_engine(s).workflow(opened)
+        verify = next(t for t in wf.get_tasks() if t.task_spec.bpmn_id == "verify_case")
+        origin = verify.data["origin"]
+        expected = ("unqualified", "Art. 31(8)", city)
+        assert (origin["grade"], origin["article"], origin["annual_cycle"]) == expected
+    assert year.tasks(result.case_instance_id, "register_report") == []  # type: ignore[arg-type]
 
     year.do(
         city,
@@ -431,7 +448,7 @@ def test_inspection_plan_names_only_the_committees_own_units(year: Year) -> None
     year.letters_issued(city)
     year.do(year.letter(CITY_DIRECT).id, "sign_letter", SIGN)
     with year.factory() as s:
-        assert [c.unit_code for c in cycles(s, YEAR)] == [CITY]
+        assert [c.unit_code for c in cycles(s, YEAR)] == [CITY, WANCHENG, WOLONG]  # the counties' only
     year.at(YEAR, 6, 1, 9, 0, 1)
     year.wake()
     bad = {**PLAN_ALL, "inspection_scope": "selected", "selected_units": [WANCHENG_TOWN]}
@@ -447,8 +464,11 @@ def test_committee_adjusts_a_grade(year: Year, session_factory: sessionmaker[Ses
     rows follow the decided grade, not the proposal (O20.3, O22.1)."""
     city = year.start()
     year.letters_issued(city)
+    for unit in (CITY_DIRECT, WANCHENG, WOLONG):  # an unsigned letter would earn no letter score
+        year.do(year.letter(unit).id, "sign_letter", SIGN)
     year.at(YEAR, 11, 1, 9, 0, 1)
     year.wake()
+    year.year_end_reports(city)
     for unit in (CITY_DIRECT, WANCHENG, WOLONG):
         year.do(city, "assess_unit", scores(95, 95, 95), unit=unit)
     for d in DEPARTMENTS:
@@ -519,6 +539,12 @@ def test_member_unit_report_can_open_a_case(year: Year, session_factory: session
 
 
 FORM_FIELDS = {
+    "annual_plenary_report": {
+        "plenary_report_document_no",
+        "reported_on",
+        "plenary_report_summary",
+        "in_debriefings",
+    },
     "annual_letter_draft": {"key_tasks", "targets", "security_target_percent", "remarks"},
     "annual_letter_approval": {"approved", "opinion"},
     "annual_letter_sign": {"decision", "signatory", "signed_on", "amendment_request"},
@@ -531,14 +557,7 @@ FORM_FIELDS = {
     "annual_debriefing": {"debriefing_format", "held_on", "members", "standing_committee_report", "remarks"},
     "annual_report_upper": {"report_document_no", "submitted_on", "report"},
     "annual_report_receipt": {"received_on", "remarks"},
-    "annual_assessment": {
-        "inspected_on",
-        "overall_score",
-        "letter_score",
-        "execution_score",
-        "comments",
-        "findings",
-    },
+    "annual_assessment": {"inspected_on", "scores", "comments", "findings"},
     "annual_joint_opinion": {"department_opinion", "remarks"},
     "annual_joint_conclusion": {"conclusion", "recommended_adjustments"},
     "annual_assessment_decision": {"adjustments", "opinion", "decided_on"},

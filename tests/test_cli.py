@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.extensions import db
 from app.inbox.models import Notification
+from app.jobs import start_year_cycle
 from app.runtime import runtime
-from app.scheduler import run_timers, start_year
+from app.scheduler import run_timers
 from tests.conftest import demo_app
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.models import ProcessInstance, Task
@@ -48,7 +49,8 @@ def test_annual_cycle_starts_once(app: Flask) -> None:
     runner = app.test_cli_runner()
     first = runner.invoke(args=["annual", "start", "--year", "2026"])
     assert first.exit_code == 0, first.output
-    start_year(app)  # the 1 January job finds it running and starts nothing
+    with app.app_context():  # the January start finds it running and starts nothing
+        assert start_year_cycle(db.session(), runtime().engine) is None
     again = runner.invoke(args=["annual", "start", "--year", "2026"])
     assert again.exit_code == 0 and again.output.split(": ")[1] == first.output.split(": ")[1]
     with app.app_context():

@@ -118,6 +118,47 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
     "referral_organization": {"organization_outcomes": ("array", True)},
     "referral_discipline": {"discipline_outcomes": ("array", True)},
     "filing": {"filed": ("boolean", True), "remarks": ("string", False)},
+    # Inspections the office starts at any time (Art. 18): start form, plan, findings per unit (Art. 38).
+    "inspection_start": {"inspection_kind": ("string", True), "subject": ("string", True)},
+    "inspection_plan": {
+        "inspected_units": ("array", True),
+        "scope": ("string", True),
+        "team": ("array", True),
+        "starts_on": ("string", True),
+        "ends_on": ("string", True),
+    },
+    "inspection_findings": {
+        "inspected_on": ("string", True),
+        "conclusion": ("string", True),
+        "findings": ("array", True),
+    },
+    # Meetings (Art. 24, 25, 7(2)): start form and the two records; decisions may carry rectification items.
+    "meeting_start": {
+        "meeting_kind": ("string", True),
+        "regularity": ("string", True),
+        "subject": ("string", True),
+    },
+    "meeting_joint": {
+        "held_on": ("string", True),
+        "subjects": ("array", True),
+        "departments_present": ("array", True),
+        "topics": ("string", True),
+        "participants": ("array", True),
+        "observers": ("array", False),
+        "decisions": ("string", True),
+        "minutes": ("string", True),
+        "rectification_items": ("array", False),
+    },
+    "meeting_record": {
+        "held_on": ("string", True),
+        "chaired_by": ("string", True),
+        "topics": ("string", True),
+        "participants": ("array", True),
+        "observers": ("array", False),
+        "decisions": ("string", True),
+        "minutes": ("string", True),
+        "rectification_items": ("array", False),
+    },
 }
 
 ENUMS = {

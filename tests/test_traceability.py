@@ -142,7 +142,7 @@ def test_unknown_ids_and_untested_obligations_are_problems(project: Path) -> Non
 
 def test_real_elements_map_to_their_obligations_and_tests() -> None:
     """bpmn/annual_cycle.bpmn's draft_letters carries O13.1, O7.1 and O7.4; the whole-year test exercises
-    O13.1 and record_plenary's O25.1 has its own test."""
+    O13.1 and the meeting process's O25.1 has its own test."""
     by_id = {c.obligation.id: c for c in build_report(ROOT).coverage}
     assert [c for c in by_id] == [c.obligation.id for c in build_report(ROOT).coverage]
     assert len(by_id) == 50 and by_id["O34.2"].obligation.article == "34"
@@ -154,8 +154,10 @@ def test_real_elements_map_to_their_obligations_and_tests() -> None:
     )
     assert ("bpmn/annual_cycle.bpmn", "draft_letters") in {(e.file, e.id) for e in by_id["O7.4"].elements}
     assert "tests/test_annual_cycle.py::test_a_whole_year" in by_id["O13.1"].tests
-    assert [e.id for e in by_id["O25.1"].elements] == ["record_plenary"]
-    assert any(t.startswith("tests/test_annual_obligations.py::") for t in by_id["O25.1"].tests)
+    assert ("bpmn/meeting.bpmn", "record_committee_meeting") in {  # a plenary recorded as a meeting (Art. 25)
+        (e.file, e.id) for e in by_id["O25.1"].elements
+    }
+    assert any(t.startswith("tests/test_meetings.py::") for t in by_id["O25.1"].tests)
 
 
 @pytest.mark.parametrize(
@@ -317,14 +319,14 @@ def test_an_element_link_opens_its_diagram_with_the_element_highlighted(
         page.wait_for_url(f"{live_server}/regulation/coverage")
         assert page.locator("#coverage tr[data-obligation]").count() == 50
         page.screenshot(path="/tmp/ui-traceability.png")
-        page.click('#O25\\.1 a.element-link[data-element="record_plenary"]')
+        page.click('#O14\\.1 a.element-link[data-element="report_to_plenary"]')
         page.wait_for_url(
-            re.compile(r".*/regulation/diagram/bpmn/annual_cycle\.bpmn\?element=record_plenary$")
+            re.compile(r".*/regulation/diagram/bpmn/annual_cycle\.bpmn\?element=report_to_plenary$")
         )
         page.wait_for_selector("#diagram[data-loaded]")
-        assert page.get_attribute("#diagram", "data-highlighted") == "record_plenary"
+        assert page.get_attribute("#diagram", "data-highlighted") == "report_to_plenary"
         assert page.get_attribute("#diagram", "data-warnings") == "0"
-        marked = page.locator('.djs-element.highlight[data-element-id="record_plenary"]')
+        marked = page.locator('.djs-element.highlight[data-element-id="report_to_plenary"]')
         assert marked.count() == 1
         assert page.locator(".djs-element.highlight").count() == 1
         box, frame = marked.bounding_box(), page.locator("#diagram").bounding_box()

@@ -8,4 +8,16 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import auth, cases, designer, errors, meta, openapi, regulation, tasks  # noqa: E402,F401  (registers routes)
+from app.api import (  # noqa: E402,F401  (registers routes)
+    auth,
+    cases,
+    designer,
+    errors,
+    indicators,
+    meta,
+    openapi,
+    org,
+    regulation,
+    supervision,
+    tasks,
+)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
 
@@ -17,6 +18,7 @@ from app.labels import level_label
 from app.runtime import engine
 from workflows.engine.models import Task
 from workflows.regulation import annual_queries as annual
+from workflows.regulation.annual import find_cycle, start_cycle
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -109,4 +111,30 @@ def annual_overview() -> ResponseReturnValue:
         progress=annual.letter_progress(db.session(), year, now),
         org=org_of(eng),
         now=now,
+        can_start=_can_start(year),
     )
+
+
+def _can_start(year: int) -> bool:
+    """The city office starts the city's year (Art. 13) when the 1 January job has not (yet) done it."""
+    city = org_of(engine()).city_code
+    held = {(role, org) for role, org in current_actor().grants}
+    office = city is not None and bool({("office_director", city), ("office_staff", city)} & held)
+    return office and find_cycle(db.session(), year, str(city)) is None
+
+
+@bp.post("/annual/start")
+@login_required
+def start_year() -> ResponseReturnValue:
+    """启动年度工作: the city committee's cycle for the year, by its office (idempotent, like the job)."""
+    eng = engine()
+    try:
+        year = int(request.form.get("year", eng.now().year))
+    except ValueError:
+        abort(400)
+    if not _can_start(year):
+        abort(403)
+    inst = start_cycle(eng, str(org_of(eng).city_code), year, actor=current_actor())
+    db.session.commit()
+    flash(_("已启动%(year)s年度工作", year=year), "success")
+    return redirect(url_for("cases.case_page", case_id=inst.id))

@@ -4,12 +4,12 @@ The diagrams (``bpmn/annual_*.bpmn``) say when something happened — ``record("
 ``record("finding", ...)``, ``record("grade_decided", ...)`` — and this module says what it means, inside
 the same transaction as the step (see :mod:`workflows.engine.records`):
 
-* ``letters_issued`` → one ``responsibility_letter`` row and one ``annual_letter`` instance per subordinate
-  unit, linked to the cycle (Art. 13, O13.1). Each letter is its own small instance rather than a branch of
-  the cycle: a signature then costs the same whether the committee issued 15 letters or 300
-  (docs/annual-cycle.md, "Cost").
-* ``letter_signed`` → the row is signed (late after 31 March, O13.2); when a county signs, its own
-  ``annual_cycle`` starts for its townships, linked to the city's (层层签订).
+* ``letters_issued`` → one ``responsibility_letter`` row and one ``annual_letter`` instance per
+  subordinate unit, linked to the cycle (Art. 13, O13.1); a county's own ``annual_cycle`` starts at
+  the same moment, so its townships' letters never wait for the county's signature (层层签订). Each
+  letter is its own small instance rather than a branch of the cycle: a signature then costs the
+  same whether the committee issued 15 letters or 300 (docs/annual-cycle.md, "Cost").
+* ``letter_signed`` → the row is signed (late after 31 March, O13.2).
 * ``finding`` → an ``inspection_finding``; one marked for accountability opens an ``accountability_case`` for
   the unit (Art. 18, 31): the case's ``parent_instance_id`` is the cycle, the finding keeps the case's id.
 * ``grade_decided`` → ``assessment_result``; excellent → ``salary_list_entry`` (Art. 20, O20.3); every
@@ -124,6 +124,7 @@ def _open_case(
     facts: str,
     art31_items: list[int],
     origin: dict[str, Any],
+    registered: bool = False,
 ) -> ProcessInstance:
     """An accountability case for ``unit_code``, child of ``parent``; the intake form comes prefilled."""
     now = clock.now()
@@ -139,6 +140,7 @@ def _open_case(
             "facts": facts,
             "leaders": [],
             "origin": origin,
+            "registered": registered,  # True: the facts are on file already; the case starts at verification
         },
         parent_instance_id=parent.id,
     )
@@ -199,6 +201,10 @@ def _issue_letters(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
             parent_instance_id=inst.id,
         )
         row.letter_instance_id = letter.id
+        # 层层签订 (Art. 13): a county's committee issues its own letters at once, not after it has signed the
+        # city's, so every letter can be signed in Q1.
+        if org_of(engine).nodes[unit].level == "county":
+            row.unit_cycle_instance_id = start_cycle(engine, unit, year, parent_instance_id=inst.id).id
 
 
 def _letter_update(status: str | None = None, *, overdue: bool = False, count: bool = False) -> Handler:
@@ -217,18 +223,13 @@ def _letter_update(status: str | None = None, *, overdue: bool = False, count: b
 
 
 def _letter_signed(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
-    """Signed (late after 31 March); a county's signature starts its own cycle (层层签订, Art. 13)."""
+    """Signed (late after 31 March)."""
     year, unit = int(rec.detail["year"]), str(rec.detail["unit_code"])
     row = _letter(engine.session, year, unit)
     if row is not None:
         row.status = "signed"
         row.signed_at = clock.now()
         row.late = bool(row.late or rec.detail.get("late"))
-    node = org_of(engine).nodes.get(unit)
-    if node is not None and node.level == "county":
-        cycle = start_cycle(engine, unit, year, parent_instance_id=inst.parent_instance_id)
-        if row is not None:
-            row.unit_cycle_instance_id = cycle.id
 
 
 # -- inspections (Art. 18) ----------------------------------------------------------------------------------
@@ -280,9 +281,7 @@ def _grade_decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
         session.add(row)
     row.committee_code = inst.unit_code
     row.cycle_instance_id = inst.id
-    row.overall_score = float(d["overall"])
-    row.letter_score = float(d["letters"])
-    row.execution_score = float(d["execution"])
+    row.scores = list(d.get("scores") or [])
     row.total_score = float(d["total"])
     row.proposed_grade = str(d["proposed"])
     row.grade = grade
@@ -322,7 +321,15 @@ def _grade_decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
             reporter=f"{_office_name(engine, inst.unit_code)}（{year}年度考核）",
             facts=f"{year}年度社会治安综合治理和平安建设考核评价不合格（总分{row.total_score:g}）。",
             art31_items=[8],
-            origin={"kind": "assessment_result", "assessment_id": row.id, "annual_cycle": inst.id},
+            origin={
+                "kind": "assessment_result",
+                "assessment_id": row.id,
+                "annual_cycle": inst.id,
+                "grade": grade,
+                "article": "Art. 31(8)",
+                "year": year,
+            },
+            registered=True,
         )
         row.case_instance_id = case.id
 

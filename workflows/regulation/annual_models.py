@@ -7,9 +7,9 @@ without loading a workflow. The diagrams state the facts (``record("letter_signe
   the unit asked for amendments, and the unit's own cycle a county starts by signing (层层签订).
 * ``inspection_finding`` — what a mid-year or annual inspection found at a unit (Art. 18, O18.1, O18.2),
   with the accountability case it opened, if any (Art. 31).
-* ``assessment_result`` — the year-end assessment of a unit (Art. 20, O20.1, O20.2): the three scores,
-  the grade the rule proposed, the grade the committee decided, and the case an unqualified grade opened
-  (Art. 31(8), O31.8).
+* ``assessment_result`` — the year-end assessment of a unit (Art. 20, O20.1, O20.2): the scores per
+  indicator of the year's set (Art. 19), the grade the rule proposed, the grade the committee
+  decided, and the case an unqualified grade opened (Art. 31(8), O31.8).
 * ``salary_list_entry`` — units graded excellent: their staff get one extra month's salary (Art. 20, O20.3).
 * ``performance_record`` — the year's grade in the performance record of each covered cadre (实绩档案,
   Art. 22, O22.1): the principal and the in-charge leader of every assessed unit.
@@ -18,6 +18,7 @@ without loading a workflow. The diagrams state the facts (``record("letter_signe
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -80,9 +81,13 @@ class AssessmentResult(Base):
     unit_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
     committee_code: Mapped[str] = mapped_column(ForeignKey("org_unit.code"))
     cycle_instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
-    overall_score: Mapped[float] = mapped_column(Float)  # 整体工作情况
-    letter_score: Mapped[float] = mapped_column(Float)  # 目标责任书完成情况
-    execution_score: Mapped[float] = mapped_column(Float)  # 执行领导责任制情况
+    # The year's indicator set decides what is scored (Art. 19): one row per indicator, with the score as
+    # entered and as counted (workflows/regulation/indicator_grading.py).
+    scores: Mapped[list[Any] | None] = mapped_column(nullable=True)
+    # Before indicator sets (2026 data): the three fixed scores; None for results graded by a set.
+    overall_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    letter_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    execution_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     total_score: Mapped[float] = mapped_column(Float)
     proposed_grade: Mapped[str] = mapped_column(String(20))
     grade: Mapped[str] = mapped_column(String(20))

@@ -2,7 +2,8 @@
 
 The engine is generic; this module hands it the organisation tree as its lanes (``role@scope`` resolution,
 unit variables), the record handlers of accountability (Ch. 5) and the annual cycle (Art. 7–25), and the
-script helpers that know the organisation. ``app/runtime.py``, the CLI, the scripts and the tests all build
+script helpers that know the organisation and the year's indicator system (Art. 19, over the engine's
+session). ``app/runtime.py``, the CLI, the scripts and the tests all build
 engines here.
 """
 
@@ -17,12 +18,19 @@ from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.helpers import organisation_helpers
+from workflows.regulation.indicator_grading import indicator_helpers
+from workflows.regulation.inspections import INSPECTION_HANDLERS
 from workflows.regulation.key_townships import KEY_TOWNSHIP_HANDLERS
+from workflows.regulation.meetings import MEETING_HANDLERS
 from workflows.regulation.personal_measures import PERSONAL_MEASURE_HANDLERS
+from workflows.regulation.rectification import RECTIFICATION_HANDLERS
 from workflows.regulation.roles import OrgTree, load_org
 
 
-def regulation_parts(org: OrgTree) -> EngineParts:
+def regulation_parts(org: OrgTree, session: Session | None = None) -> EngineParts:
+    """The regulation's parts over ``org``; the indicator helpers (``propose_grades``, ``freeze_indicators``
+    …, Art. 19) read and write the indicator sets through ``session`` (without one they exist for deploy
+    checks and raise when called)."""
     return EngineParts(
         lanes=org,
         handlers={
@@ -30,8 +38,11 @@ def regulation_parts(org: OrgTree) -> EngineParts:
             **ANNUAL_HANDLERS,
             **KEY_TOWNSHIP_HANDLERS,
             **PERSONAL_MEASURE_HANDLERS,
+            **INSPECTION_HANDLERS,
+            **MEETING_HANDLERS,
+            **RECTIFICATION_HANDLERS,
         },
-        helpers=organisation_helpers(org),
+        helpers={**organisation_helpers(org), **indicator_helpers(session)},
     )
 
 
@@ -49,7 +60,7 @@ def build_engine(
     return Engine(
         session,
         calendar,
-        regulation_parts(org if org is not None else load_org(session)),
+        regulation_parts(org if org is not None else load_org(session), session),
         clock=clock,
         spec_cache=spec_cache,
         reminder_working_days=reminder_working_days,

@@ -309,9 +309,14 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
 
     # -- all year: hearing (Art. 9(3)) and plenary (Art. 25) ----------------------------------------------
     year.at(YEAR, 5, 10, 10, 0)
-    hearing = year.task(city, "hear_report_h1")
-    assert (hearing.role, hearing.org_code, hearing.due_at) == ("unit_principal_leader", CITY, end_of(6, 30))
-    year.do(city, "hear_report_h1", HEARING)
+    # Art. 9(3): both principal leaders (党政) hear the report, each on their own task.
+    hearings = year.tasks(city, "hear_report_h1")
+    assert sorted((t.role, t.org_code, t.due_at) for t in hearings) == [
+        ("unit_principal_leader/government", CITY, end_of(6, 30)),
+        ("unit_principal_leader/party", CITY, end_of(6, 30)),
+    ]
+    for leader in ("party", "government"):
+        year.do(city, "hear_report_h1", HEARING, role=f"unit_principal_leader/{leader}")
 
     # -- mid-year inspection (Art. 18) ----------------------------------------------------------------------
     year.at(YEAR, 6, 1, 9, 0, 1)
@@ -354,7 +359,9 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
     year.at(YEAR, 11, 20, 10, 0)
     assert [t.unit_code for t in year.tasks(city, "submit_annual_summary")] == [CITY_DIRECT]  # member units
     year.do(city, "submit_annual_summary", SUMMARY, unit=CITY_DIRECT)
-    year.do(city, "hear_report_h2", {**HEARING, "heard_on": "2026-11-20"})
+    for leader in ("party", "government"):
+        role = f"unit_principal_leader/{leader}"
+        year.do(city, "hear_report_h2", {**HEARING, "heard_on": "2026-11-20"}, role=role)
     year.do(city, "record_debriefings", DEBRIEFING)
     year.do(city, "report_to_plenary", PLENARY_REPORT)  # Art. 14 (O14.1)
     year.do(city, "submit_annual_report", ANNUAL_REPORT)  # the city's goes to the province: no receipt here
@@ -561,7 +568,13 @@ FORM_FIELDS = {
     "annual_joint_opinion": {"department_opinion", "remarks"},
     "annual_joint_conclusion": {"conclusion", "recommended_adjustments"},
     "annual_assessment_decision": {"adjustments", "opinion", "decided_on"},
-    "annual_assessment_report": {"document_no", "reported_to", "circulated_to", "issued_on", "rectification"},
+    "annual_assessment_report": {
+        "document_no",
+        "reported_to",
+        "circulated_to",
+        "issued_on",
+        "rectification_items",
+    },
     "annual_filing": {"report_kind", "title", "content", "subject_unit_code", "occurred_on", "proposals"},
     "annual_filing_receipt": {"handling", "subject_unit_code", "instructions", "art31_items"},
 }

@@ -27,6 +27,7 @@ from workflows.engine.actors import Actor
 from workflows.engine.errors import FormInvalid
 from workflows.engine.models import InstanceEvent, ProcessInstance
 from workflows.regulation.annual import start_report_filing
+from workflows.regulation.rectification import RectificationItem
 
 REPORT = {
     "document_no": "宛综治委〔2026〕12号",
@@ -137,7 +138,18 @@ def test_the_assessment_is_reported_to_party_committee_and_government_and_circul
         year.do(city, "report_assessment", {**REPORT, "reported_to": []})
     assert "reported_to" in refused.value.errors
     year.at(YEAR, 12, 25, 10, 0)
-    year.do(city, "report_assessment", REPORT)
+    item = {
+        "unit_code": WOLONG,
+        "problem": "台账不全，限期补齐。",
+        "owner": "王五",
+        "owner_post": "区综治办主任",
+    }
+    items = [{**item, "due_on": "2027-01-31"}]
+    year.do(city, "report_assessment", {**REPORT, "rectification_items": items})
+    with year.factory() as s:  # each problem found is an item with its owner and deadline (Art. 20)
+        query = select(RectificationItem).where(RectificationItem.source_instance_id == city)
+        rows = [(r.unit_code, r.owner, r.source, r.status) for r in s.scalars(query)]
+    assert rows == [(WOLONG, "王五", "assessment", "open")]
     assert year.events(city, "assessment_reported") == [
         {"year": YEAR, "document_no": REPORT["document_no"], "late": False, "stage": "reported"}
     ]

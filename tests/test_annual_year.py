@@ -28,22 +28,24 @@ from workflows.regulation.annual_queries import duty_flags
 def test_each_half_year_has_its_own_hearing(year: Year) -> None:
     city = year.start()
     year.letters_issued(city)
-    first = year.task(city, "hear_report_h1")
-    assert (first.role, first.org_code, first.due_at) == ("unit_principal_leader", CITY, end_of(6, 30))
+    party, government = "unit_principal_leader/party", "unit_principal_leader/government"
+    first = year.task(city, "hear_report_h1", role=party)
+    assert (first.org_code, first.due_at) == (CITY, end_of(6, 30))
+    assert year.task(city, "hear_report_h1", role=government).due_at == end_of(6, 30)  # both leaders (Art. 9)
     year.at(YEAR, 7, 1, 0, 0, 1)
     year.wake()
-    second = year.task(city, "hear_report_h2")  # opens on 1 July although the first was never held
+    second = year.task(city, "hear_report_h2", role=party)  # opens on 1 July although the first wasn't held
     assert second.due_at == end_of(12, 31)
-    assert year.task(city, "hear_report_h1").id == first.id  # still possible, flagged late
+    assert year.task(city, "hear_report_h1", role=party).id == first.id  # still possible, flagged late
     with year.factory() as s:
         assert (CITY, "hearing_h1") in duty_flags(s, YEAR)
     year.at(YEAR, 8, 3, 10, 0)
-    year.do(
-        city,
-        "hear_report_h1",
-        {"heard_on": "2026-08-03", "reported_by": "市综治办", "analysis": "上半年形势分析。"},
-    )
-    assert year.tasks(city, "hear_report_h2")  # the second half is untouched
+    late = {"heard_on": "2026-08-03", "reported_by": "市综治办", "analysis": "上半年形势分析。"}
+    for role in (party, government):
+        year.do(city, "hear_report_h1", late, role=role)
+    done = [e for e in year.events(city, "duty_done") if e["duty"] == "hearing_h1"]
+    assert [(e["on"], e["by"], e["late"]) for e in done] == [("2026-08-03", ["party", "government"], True)]
+    assert len(year.tasks(city, "hear_report_h2")) == 2  # the second half is untouched
 
 
 @pytest.mark.obligation("O9.3")

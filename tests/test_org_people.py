@@ -147,15 +147,28 @@ def test_every_county_and_township_has_two_principal_leaders_and_an_in_charge_le
 def test_demo_accounts_are_linked_to_persons_and_hold_what_their_posts_carry(app: Flask) -> None:
     with app.app_context():
         expected = {
-            f"{TOWN}.unit_principal_leader": {("unit_principal_leader", TOWN)},
-            f"{TOWN}.government_principal": {("unit_principal_leader", TOWN)},
+            # 党政主要负责同志: both hold the role, each its own qualifier for the hearings (Art. 9(3))
+            f"{TOWN}.unit_principal_leader": {
+                ("unit_principal_leader", TOWN),
+                ("unit_principal_leader/party", TOWN),
+            },
+            f"{TOWN}.government_principal": {
+                ("unit_principal_leader", TOWN),
+                ("unit_principal_leader/government", TOWN),
+            },
             f"{COUNTY}.office_director": {("office_director", COUNTY)},
             f"{COUNTY}.county_committee": {("county_committee", COUNTY)},
             f"{COUNTY}.joint_meeting_member/discipline": {("joint_meeting_member/discipline", COUNTY)},
             f"{MEMBER}.member_unit": {("member_unit", MEMBER), ("unit_principal_leader", MEMBER)},
             f"{MEMBER}.unit_in_charge_leader": {("member_unit", MEMBER), ("unit_in_charge_leader", MEMBER)},
-            f"{CITY}.unit_principal_leader": {("unit_principal_leader", CITY)},
-            f"{CITY}.government_principal": {("unit_principal_leader", CITY)},
+            f"{CITY}.unit_principal_leader": {
+                ("unit_principal_leader", CITY),
+                ("unit_principal_leader/party", CITY),
+            },
+            f"{CITY}.government_principal": {
+                ("unit_principal_leader", CITY),
+                ("unit_principal_leader/government", CITY),
+            },
             f"{SYSTEM_UNIT}.unit_principal_leader": {("unit_principal_leader", SYSTEM_UNIT)},
         }
         for username, grants in expected.items():
@@ -304,7 +317,8 @@ def test_a_change_of_post_moves_future_tasks_not_history(app: Flask) -> None:
         moved = services.change_post(session, post.id, TODAY, NOW, org_code=elsewhere, title="街道党工委书记")
         session.commit()
         assert {(g.role, g.org_code) for g in account(secretary.username).grants} == {
-            ("unit_principal_leader", elsewhere)
+            ("unit_principal_leader", elsewhere),
+            ("unit_principal_leader/party", elsewhere),
         }
         assert session.get(Task, task.id).completed_by == secretary.username  # history keeps her
         assert session.get(Task, rectify.id).claimed_by is None  # the open task went back to the post

@@ -46,8 +46,13 @@ class PostKind:
 
 
 POST_KINDS: dict[str, PostKind] = {
-    "party_principal": PostKind("党委主要负责同志", ("unit_principal_leader",), TERRITORIAL),
-    "government_principal": PostKind("政府主要负责同志", ("unit_principal_leader",), TERRITORIAL),
+    # Both are 主要负责同志 (党政, Art. 9); the qualifier gives each their own hearing (Art. 9(3)).
+    "party_principal": PostKind(
+        "党委主要负责同志", ("unit_principal_leader", "unit_principal_leader/party"), TERRITORIAL
+    ),
+    "government_principal": PostKind(
+        "政府主要负责同志", ("unit_principal_leader", "unit_principal_leader/government"), TERRITORIAL
+    ),
     "principal": PostKind("单位主要负责同志", ("unit_principal_leader",), DEPARTMENT_LEVELS),
     "in_charge": PostKind("分管负责同志", ("unit_in_charge_leader",), TERRITORIAL | DEPARTMENT_LEVELS),
     "member_principal": PostKind(

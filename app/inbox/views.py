@@ -27,6 +27,7 @@ from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.reading import element_documentation, form_schema
 from workflows.regulation.access import can_work
+from workflows.regulation.annual_context import task_context
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("inbox", __name__)
@@ -88,7 +89,8 @@ def _render_task(
     inst = task.instance
     can_act = task.state == "ready" and can_work(actor, task)
     schema = form_schema(eng, inst.version_id, task.form)
-    data = values if values is not None else _current_data(eng, inst, task)
+    known = _current_data(eng, inst, task)
+    data = values if values is not None else known
     fields = build_fields(schema, data, errors) if schema else []
     history = db.session.scalars(
         select(InstanceEvent).where(InstanceEvent.instance_id == inst.id).order_by(InstanceEvent.id.desc())
@@ -116,6 +118,7 @@ def _render_task(
         attachments=attachments,
         status=_status(task, eng.now()),
         org=org_of(eng),
+        reference=task_context(db.session(), task, known),
     ), status
 
 

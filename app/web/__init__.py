@@ -80,6 +80,11 @@ def extra_nav() -> list[NavItem]:
         NavItem(_("年度仪表盘"), url_for("dashboard.dashboard"), "dashboard"),
         NavItem(_("年度工作"), url_for("dashboard.annual_overview"), "dashboard"),
     ]
+    office = roles & {"office_director", "office_staff"}
+    if office and "supervision.start_page" in _endpoints():  # Art. 18, 24, 25: inspections, meetings
+        items.append(NavItem(_("督查与会议"), url_for("supervision.start_page"), "supervision"))
+    if office and "indicators.index" in _endpoints():  # Art. 19: the year's indicator system
+        items.append(NavItem(_("考核指标"), url_for("indicators.index"), "indicators"))
     if "designer" in roles and "designer.designer_home" in _endpoints():
         items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
     if roles & COVERAGE_ROLES and "regulation.coverage_page" in _endpoints():

@@ -69,6 +69,16 @@ ACCOUNTABILITY_ORDER = [
     "accountability_referral",
     "accountability_key_townships",
 ]
+# docs/annual-cycle.md is written by hand except its diagrams section, which this script regenerates.
+ANNUAL_ORDER = [
+    "annual_cycle",
+    "annual_assessment",
+    "annual_letter",
+    "annual_report_filing",
+    "inspection",
+    "meeting",
+]
+DIAGRAMS_START, DIAGRAMS_END = "<!-- diagrams:start -->", "<!-- diagrams:end -->"
 SCOPE_LABELS = {"own": "本单位", "upper": "上一级", "city": "市级", "body": "办理机关"}
 CLOCK_CALL = re.compile(r"\b(now|today|months_after|working_days_after)\s*\(")
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.+?)\s*$")
@@ -487,6 +497,15 @@ def markdown(files: list[Path], obligations_csv: Path, img_dir: str = "img") -> 
     lines = [INTRO.rstrip(), "", "| variable | set to | where |", "|---|---|---|", *clock_rows, ""]
     lines.append("Diagrams: " + ", ".join(f"[{p.stem}](#{p.stem})" for p in files) + ".")
     cited: set[str] = set()
+    lines += diagram_sections(files, trees, img_dir, cited)
+    return _with_obligations(lines, cited, obligations_csv)
+
+
+def diagram_sections(
+    files: list[Path], trees: dict[Path, etree._ElementTree], img_dir: str, cited: set[str], level: str = "##"
+) -> list[str]:
+    """One section per diagram: its documentation, its images (and its collapsed subprocesses'), its steps."""
+    lines: list[str] = []
     for path in files:
         tree = trees[path]
         process = tree.find(".//bpmn:process", NS)
@@ -495,7 +514,7 @@ def markdown(files: list[Path], obligations_csv: Path, img_dir: str = "img") -> 
         local_vars = {var: expr for pairs in clock_assignments(tree).values() for var, expr in pairs}
         doc = _doc(process)
         cited.update(re.findall(r"O\d+\.\d+", etree.tostring(tree, encoding="unicode")))
-        lines += ["", f"## {path.stem}", "", f"**{process.get('name')}** — `bpmn/{path.name}`", ""]
+        lines += ["", f"{level} {path.stem}", "", f"**{process.get('name')}** — `bpmn/{path.name}`", ""]
         if doc:
             lines += [doc, ""]
         lines.append(f"![{process.get('name')}]({img_dir}/{path.stem}.png)")
@@ -508,7 +527,10 @@ def markdown(files: list[Path], obligations_csv: Path, img_dir: str = "img") -> 
                     f"![{sub.get('name')}]({img_dir}/{path.stem}.{sub.get('id')}.png)",
                 ]
         lines += ["", *_table(steps_of(tree, local_vars))]
+    return lines
 
+
+def _with_obligations(lines: list[str], cited: set[str], obligations_csv: Path) -> str:
     known = _obligations(obligations_csv)
     listed = [o for o in sorted(cited, key=lambda o: tuple(int(n) for n in o[1:].split("."))) if o in known]
     if listed:
@@ -561,6 +583,16 @@ def main(argv: list[str]) -> int:
         chapter5 = [f for f in files if f.name.startswith("accountability_")]
         target.write_text(markdown(chapter5, args.obligations, img_dir), encoding="utf-8")
         print(f"{_shown(target)}: written")
+        annual_page = target.parent / "annual-cycle.md"
+        annual = [f for f in files if f.stem in ANNUAL_ORDER]
+        if annual and annual_page.exists():
+            annual.sort(key=lambda p: ANNUAL_ORDER.index(p.stem))
+            trees = {path: etree.parse(str(path)) for path in annual}
+            body = "\n".join(diagram_sections(annual, trees, img_dir, set(), level="###")).strip("\n")
+            page = annual_page.read_text(encoding="utf-8")
+            start, end = page.index(DIAGRAMS_START) + len(DIAGRAMS_START), page.index(DIAGRAMS_END)
+            annual_page.write_text(page[:start] + "\n" + body + "\n" + page[end:], encoding="utf-8")
+            print(f"{_shown(annual_page)}: diagrams section written")
     for problem in problems:
         print(f"!! {problem}", file=sys.stderr)
     return 1 if problems else 0

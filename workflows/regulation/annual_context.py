@@ -28,7 +28,9 @@ from workflows.regulation.people import JOINT_MEETING
 REVIEW_STEPS = ("joint_opinion_assessment", "joint_conclusion_assessment", "decide_assessment")
 
 
-def task_context(session: Session, task: Task, data: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def task_context(
+    session: Session, task: Task, data: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """What the holder of ``task`` reviews, or None for a step that needs nothing beside its form.
     ``data``: the ready task's workflow data (it carries the proposed grades); empty for a done task."""
     build = BUILDERS.get(task.element_id)

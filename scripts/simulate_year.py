@@ -57,6 +57,7 @@ from workflows.regulation.roles import OrgTree, load_org  # noqa: E402
 from workflows.regulation.wiring import build_engine  # noqa: E402
 
 DIVISIONS = ROOT / "app" / "org" / "nanyang-divisions.csv"
+MEMBER_UNITS = ROOT / "app" / "org" / "demo-units.csv"
 DEMO_CITY_DIRECT = ["市公安局", "市教育局", "市民政局", "市司法局", "市卫生健康委员会"]
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]
 
@@ -225,6 +226,14 @@ def nanyang(city_direct: int = 60) -> list[tuple[str, str, str, str | None]]:
     city = next(code for code, _, level, _ in rows if level == "city")
     names = DEMO_CITY_DIRECT + [f"市直单位{i:02d}" for i in range(len(DEMO_CITY_DIRECT) + 1, city_direct + 1)]
     rows += [(f"CD{i:02d}", names[i - 1], "city_direct", city) for i in range(1, city_direct + 1)]
+    # The committees' member units (成员单位) of the demo organisation: they sign letters, summarise the year
+    # (Art. 13, 15) and are assessed like any unit under the committee.
+    with MEMBER_UNITS.open(encoding="utf-8") as fh:
+        rows += [
+            (r["code"], r["name"], r["level"], r["parent_code"])
+            for r in csv.DictReader(fh)
+            if r["level"] == "member_unit"
+        ]
     return rows
 
 
@@ -275,10 +284,12 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     counties = [code for code, _, level, _ in org if level == "county"]
     townships = [code for code, _, level, _ in org if level == "township"]
     city_direct = [code for code, _, level, _ in org if level == "city_direct"]
+    city_members = [code for code, _, level, parent in org if level == "member_unit" and parent == city]
+    county_members = [code for code, _, level, parent in org if level == "member_unit" and parent != city]
     rng = random.Random(2026)
     print(
         f"organisation: 1 city, {len(counties)} county-level units, {len(townships)} townships, "
-        f"{len(city_direct)} city-direct units"
+        f"{len(city_direct)} city-direct units, {len(city_members) + len(county_members)} member units"
     )
     print(f"{'step':<52} {'count':>9} {'wall':>9}   per completion")
 
@@ -298,7 +309,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
             st,
             "sign_letter",
             lambda t: AMEND if t.unit_code in amenders else SIGN,
-            units=counties + city_direct,
+            units=counties + city_direct + city_members,
         )
         sim.complete_all(st, "revise_letter", REVISE)
         sim.complete_all(st, "sign_letter", SIGN, units=amenders)
@@ -312,8 +323,9 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
 
     late = set(rng.sample(townships, 12))
     sim.at(year, 3, 20, 10, 0)
-    with sim.step("Q1 townships sign on time") as st:
-        sim.complete_all(st, "sign_letter", SIGN, units=[t for t in townships if t not in late])
+    with sim.step("Q1 townships and county member units sign on time") as st:
+        on_time = [t for t in townships if t not in late] + county_members
+        sim.complete_all(st, "sign_letter", SIGN, units=on_time)
     sim.at(year, 4, 1, 0, 0, 1)
     with sim.step("1 April: wake (overdue letters flagged)") as st:
         st.note = f"{sim.wake(st)} instances woken"

@@ -51,12 +51,15 @@ def context_of(year: Year, task: Task) -> dict[str, Any] | None:
 
 
 def _to_scoring(year: Year) -> int:
-    """The city's year up to the scoring: 市公安局 signs its letter, 卧龙区 never does; the mid-year
-    inspection finds problems at 卧龙区 (one opens a case); the year-end summaries and reports are in."""
+    """The city's year up to the scoring: 市公安局 and 宛城区 sign their letters, 卧龙区 never does; the
+    mid-year inspection finds problems at 卧龙区 (one opens a case); the year-end summaries and reports
+    are in."""
     city = year.start()
     year.letters_issued(city)
     year.at(YEAR, 1, 20, 10, 0)
     year.do(year.letter(CITY_DIRECT).id, "sign_letter", SIGN)
+    year.do(year.letter(WANCHENG).id, "sign_letter", SIGN)
+    year.letters_issued(year.cycle(WANCHENG).id)
     year.at(YEAR, 6, 1, 9, 0, 1)
     year.wake()
     year.do(city, "plan_mid_year", PLAN_ALL)
@@ -133,7 +136,7 @@ def test_the_joint_meeting_sees_scores_proposed_grades_and_each_others_opinions(
     proposed = {p["unit_code"]: p for p in review["proposed"]}
     assert {u: (p["total"], p["grade"]) for u, p in proposed.items()} == {
         WANCHENG: (93.8, "excellent"),
-        WOLONG: (62.5, "unqualified"),
+        WOLONG: (47.5, "unqualified"),  # no letter points
         CITY_DIRECT: (84.7, "qualified"),
     }
     assert proposed[WOLONG]["unit_name"] == "卧龙区"

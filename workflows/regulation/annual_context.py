@@ -58,7 +58,7 @@ def completions(session: Session, instance_id: int, element: str) -> list[tuple[
         )
         .order_by(InstanceEvent.id)
     )
-    return [(event, task) for event, task in rows.tuples()]
+    return [(event, task) for event, task in rows]
 
 
 def _form(event: InstanceEvent) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from workflows.engine.core import Engine, EngineParts
 from workflows.engine.deploy.definitions import SpecCache
 from workflows.engine.legaltime.clock import Clock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.regulation import cadre_record  # noqa: F401  (record_entry into the metadata, Art. 22)
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.helpers import organisation_helpers

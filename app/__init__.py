@@ -41,6 +41,15 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     for blueprint in (inbox_bp, cases_bp, dashboard_bp, admin_bp, designer_bp, regulation_bp, indicators_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(supervision_bp)  # 发起督查 / 召开会议, 整改事项 (Art. 18, 24, 25)
+    from app.commendations import bp as commendations_bp
+
+    app.register_blueprint(commendations_bp)  # 表彰奖励, salary-list export (Art. 20, 26–30)
+    from app.records import bp as records_bp
+
+    app.register_blueprint(records_bp)  # 实绩档案 (Art. 22)
+    from app.consultations import bp as consultations_bp
+
+    app.register_blueprint(consultations_bp)  # 征求意见 (Art. 23)
     from app.api import errors as api_errors
 
     api_errors.init_app(app)

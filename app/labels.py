@@ -89,6 +89,7 @@ ROLES_EN = {
     "investigation_team": "Investigation team",
     "organization_personnel": "Organization/personnel dept.",
     "discipline_supervision": "Discipline inspection",
+    "finance": "Finance department",
     "member_unit": "Member unit",
     "designer": "Process designer",
     "supervisor": "Supervisor",

@@ -19,6 +19,27 @@ FORM_FILES = sorted(FORMS.glob("*.json"))
 # Field contracts with the diagrams: form -> {field: (JSON type, required)}. Conditions and scripts read
 # these names, so renaming or retyping one is a breaking change.
 CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
+    # Commendation (Art. 24, 26-30, 35 para 4): bpmn/commendation.bpmn.
+    "commendation_nominations": {"nominations": ("array", True), "basis": ("string", False)},
+    "commendation_joint_opinion": {"department_opinion": ("string", True), "remarks": ("string", False)},
+    "commendation_joint_conclusion": {"conclusion": ("string", True)},
+    "commendation_decision": {
+        "document_no": ("string", True),
+        "published_on": ("string", True),
+        "not_approved": ("array", False),
+        "fund_allocations": ("array", False),
+        "national_commendations": ("array", False),
+    },
+    "commendation_recommendation": {
+        "recommendation_document_no": ("string", True),
+        "recommendation_text": ("string", True),
+    },
+    "commendation_receipt": {"handled_on": ("string", True), "remarks": ("string", False)},
+    "commendation_disbursement": {
+        "disbursed_on": ("string", True),
+        "voucher_no": ("string", False),
+        "remarks": ("string", False),
+    },
     # The written report a case opens with (Art. 38): the start form of accountability_case, for the web
     # page and POST /api/v1/cases alike.
     "case_report": {
@@ -159,6 +180,22 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "minutes": ("string", True),
         "rectification_items": ("array", False),
     },
+    # Art. 23 (O23.1): the organisation department's consultation and the office's answer; the sanction rule
+    # (Art. 35 para 4, Art. 37) reads cadre_unit_code, answer and override_reason.
+    "consultation_request": {
+        "person_id": ("integer", False),
+        "cadre_name": ("string", True),
+        "post": ("string", True),
+        "cadre_unit_code": ("string", True),
+        "purpose": ("string", True),
+        "document_no": ("string", True),
+        "answer_days": ("integer", False),
+    },
+    "consultation_answer": {
+        "answer": ("string", True),
+        "reasons": ("string", True),
+        "override_reason": ("string", False),
+    },
 }
 
 ENUMS = {
@@ -167,6 +204,8 @@ ENUMS = {
     ("intake_verify", "severity"): ["ordinary", "serious", "especially_serious", "especially_serious_veto"],
     ("level_approval", "interviewer"): ["office_director", "committee_director"],
     ("joint_opinion", "department_opinion"): ["agree", "disagree", "abstain"],
+    ("consultation_request", "purpose"): ["pre_appointment", "promotion", "award"],
+    ("consultation_answer", "answer"): ["agree", "disagree", "defer"],
 }
 
 DATE_FIELDS = {

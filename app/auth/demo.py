@@ -79,6 +79,7 @@ _COMMITTEE = _same(
     "investigation_team",
     "organization_personnel",
     "discipline_supervision",
+    "finance",
     "inspector",
     *(f"joint_meeting_member/{d}" for d in DEPARTMENTS),
 )
@@ -118,6 +119,7 @@ _COMMITTEE_TITLES = {
     "investigation_team": "综治委调查组组长",
     "organization_personnel": "组织部副部长",
     "discipline_supervision": "纪委监委副主任",
+    "finance": "财政局副局长",
     "inspector": "综治委督导组组长",
     "joint_meeting_member/governance": "综治办副主任",
     "joint_meeting_member/discipline": "纪委常委",

@@ -85,6 +85,13 @@ def extra_nav() -> list[NavItem]:
         items.append(NavItem(_("督查与会议"), url_for("supervision.start_page"), "supervision"))
     if office and "indicators.index" in _endpoints():  # Art. 19: the year's indicator system
         items.append(NavItem(_("考核指标"), url_for("indicators.index"), "indicators"))
+    if office and "commendations.index" in _endpoints():  # Art. 26-30
+        items.append(NavItem(_("表彰奖励"), url_for("commendations.index"), "commendations"))
+    records = office | (roles & {"organization_personnel"})
+    if records and "records.index" in _endpoints():  # Art. 22: performance records per cadre
+        items.append(NavItem(_("实绩档案"), url_for("records.index"), "records"))
+    if records and "consultations.start_page" in _endpoints():  # Art. 23
+        items.append(NavItem(_("征求意见"), url_for("consultations.start_page"), "consultations"))
     if "designer" in roles and "designer.designer_home" in _endpoints():
         items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
     if roles & COVERAGE_ROLES and "regulation.coverage_page" in _endpoints():

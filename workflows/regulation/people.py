@@ -79,6 +79,7 @@ POST_KINDS: dict[str, PostKind] = {
     "investigation_team": PostKind("调查组成员", ("investigation_team",), COMMITTEES),
     "organization_personnel": PostKind("组织人事部门负责同志", ("organization_personnel",), COMMITTEES),
     "discipline_supervision": PostKind("纪检监察机关负责同志", ("discipline_supervision",), COMMITTEES),
+    "finance": PostKind("财政部门负责同志", ("finance",), COMMITTEES),  # Art. 28, 30: the reward fund
 }
 GENDERS = {"male": "男", "female": "女"}
 #: Art. 22: the committee keeps records of the lower level's party and government leaders and of its own

@@ -45,6 +45,7 @@ ROLES: dict[str, str] = {
     "investigation_team": "调查组",
     "organization_personnel": "组织人事部门",
     "discipline_supervision": "纪检监察机关",
+    "finance": "财政部门",
     "member_unit": "成员单位",
     "designer": "流程设计人员",
     "supervisor": "督导人员",

@@ -18,6 +18,8 @@ from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation import cadre_record  # noqa: F401  (record_entry into the metadata, Art. 22)
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
+from workflows.regulation.commendation import COMMENDATION_HANDLERS
+from workflows.regulation.consultation import CONSULTATION_HANDLERS, consultation_helpers
 from workflows.regulation.helpers import organisation_helpers
 from workflows.regulation.indicator_grading import indicator_helpers
 from workflows.regulation.inspections import INSPECTION_HANDLERS
@@ -42,8 +44,10 @@ def regulation_parts(org: OrgTree, session: Session | None = None) -> EnginePart
             **INSPECTION_HANDLERS,
             **MEETING_HANDLERS,
             **RECTIFICATION_HANDLERS,
+            **COMMENDATION_HANDLERS,
+            **CONSULTATION_HANDLERS,  # Art. 23 (O23.1), the sanction rule of Art. 35 para 4
         },
-        helpers={**organisation_helpers(org), **indicator_helpers(session)},
+        helpers={**organisation_helpers(org), **indicator_helpers(session), **consultation_helpers(session)},
     )
 
 

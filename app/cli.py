@@ -22,7 +22,7 @@ from app.auth.services import AccountError, create_user, grant
 from app.extensions import db
 from app.indicators.demo import seed_demo_indicator_sets
 from app.jobs import recompute_provisional_deadlines, run_background_pass
-from app.org import load_divisions
+from app.org import DIVISIONS_CSV, load_divisions
 from app.runtime import runtime
 from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import DefinitionInvalid
@@ -30,6 +30,7 @@ from workflows.engine.legaltime.calendar_store import store_schedule
 from workflows.engine.legaltime.holiday_schedule import CalendarError, parse_schedule
 from workflows.engine.models import DefinitionVersion
 from workflows.regulation.annual import start_cycle
+from workflows.regulation.doc_numbers import load_issuing_organs, read_organ_rows
 from workflows.regulation.roles import org_of
 from workflows.regulation.traceability import build_report, markdown, summary_lines
 
@@ -127,6 +128,8 @@ def timers_command() -> None:
 def init_demo_command() -> None:
     """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
     load_divisions(db.session())
+    organs_csv = DIVISIONS_CSV.with_name("issuing-organs.csv")  # 发文机关: names and 机关代字, editable data
+    load_issuing_organs(db.session(), read_organ_rows(organs_csv))
     created = seed_demo_users(db.session())
     indicator_sets = seed_demo_indicator_sets(db.session(), now=runtime().clock.now())
     db.session.commit()

@@ -15,7 +15,10 @@ from workflows.engine.core import Engine, EngineParts
 from workflows.engine.deploy.definitions import SpecCache
 from workflows.engine.legaltime.clock import Clock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
-from workflows.regulation import cadre_record  # noqa: F401  (record_entry into the metadata, Art. 22)
+from workflows.regulation import (  # noqa: F401  (tables into the metadata)
+    cadre_record,  # record_entry, Art. 22
+    doc_numbers,  # issuing organs and document numbers (文号), issue 13
+)
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.commendation import COMMENDATION_HANDLERS

@@ -610,3 +610,9 @@ def test_the_admin_imports_people_and_sees_them_in_the_tree(
         assert holder.is_visible()
     finally:
         page.close()
+
+
+def test_the_people_page_lists_people_before_any_search(app: Flask) -> None:
+    """An administrator sees the register at once (the first 100 by name), not an empty page."""
+    page = web_login(app, "411300.admin").get("/admin/people").get_data(as_text=True)
+    assert page.count("/admin/people/") >= 100 and "按姓名显示前 100 名" in page

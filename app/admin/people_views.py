@@ -36,7 +36,7 @@ def _date(name: str, required: bool = True) -> date | None:
 @admin_required
 def people_list() -> ResponseReturnValue:
     q, org_code = request.args.get("q", "").strip(), request.args.get("org_code", "").strip()
-    found = services.search_people(db.session(), q, org_code) if q or org_code else []
+    found = services.search_people(db.session(), q, org_code)  # the first 100 by name without a search
     return render_template(
         "admin/people.html",
         q=q,

@@ -79,6 +79,42 @@ def next_case_key(session: Session, year: int) -> str:
     return f"{prefix}{(count or 0) + 1:04d}"
 
 
+def open_child_case(
+    engine: Engine,
+    parent: ProcessInstance,
+    unit_code: str,
+    *,
+    source: str,
+    reporter: str,
+    facts: str,
+    art31_items: list[int],
+    origin: dict[str, Any],
+    registered: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> ProcessInstance:
+    """An accountability case for ``unit_code``, child of ``parent`` (a cycle, an inspection, the key-township
+    selection), with the intake's report prefilled; its date and year are Nanyang's. ``registered``: the facts
+    are on file already and the case starts at verification (Art. 31(8))."""
+    now = clock.now().astimezone(CST)
+    return engine.start(
+        CASE_PROCESS,
+        business_key=next_case_key(engine.session, now.year),
+        unit_code=unit_code,
+        data={
+            "source": source,
+            "reporter": reporter,
+            "report_date": now.date().isoformat(),
+            "art31_items": art31_items,
+            "facts": facts,
+            "leaders": [],
+            "origin": origin,
+            "registered": registered,
+            **(extra or {}),
+        },
+        parent_instance_id=parent.id,
+    )
+
+
 def active_sanctions(session: Session, unit_code: str, at: datetime) -> list[Sanction]:
     """Sanctions in force for ``unit_code`` at instant ``at`` (start inclusive, end exclusive)."""
     query = (

@@ -36,7 +36,7 @@ from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance, Task
 from workflows.engine.records import Record
 from workflows.regulation import intake
-from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.accountability import open_child_case
 from workflows.regulation.annual_models import (
     CADRE_ROLES,
     AssessmentResult,
@@ -111,38 +111,6 @@ def start_report_filing(engine: Engine, unit_code: str, actor: Actor) -> Process
         unit_code=unit_code,
         data={"year": year},
         actor=actor,
-    )
-
-
-def _open_case(
-    engine: Engine,
-    parent: ProcessInstance,
-    unit_code: str,
-    *,
-    source: str,
-    reporter: str,
-    facts: str,
-    art31_items: list[int],
-    origin: dict[str, Any],
-    registered: bool = False,
-) -> ProcessInstance:
-    """An accountability case for ``unit_code``, child of ``parent``; the intake form comes prefilled."""
-    now = clock.now()
-    return engine.start(
-        CASE_PROCESS,
-        business_key=next_case_key(engine.session, now.year),
-        unit_code=unit_code,
-        data={
-            "source": source,
-            "reporter": reporter,
-            "report_date": now.date().isoformat(),
-            "art31_items": art31_items,
-            "facts": facts,
-            "leaders": [],
-            "origin": origin,
-            "registered": registered,  # True: the facts are on file already; the case starts at verification
-        },
-        parent_instance_id=parent.id,
     )
 
 
@@ -254,7 +222,7 @@ def _finding(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     engine.session.add(row)
     engine.session.flush()
     if row.open_case:
-        case = _open_case(
+        case = open_child_case(
             engine,
             inst,
             unit,
@@ -313,7 +281,7 @@ def _grade_decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     # Art. 31(8) (O31.8): an unqualified unit is held to account.
     if grade == "unqualified" and row.case_instance_id is None:
         session.flush()
-        case = _open_case(
+        case = open_child_case(
             engine,
             inst,
             unit,
@@ -358,7 +326,7 @@ def _report_referred(engine: Engine, inst: ProcessInstance, rec: Record) -> None
             {"subject_unit_code": [f"unknown organisation unit {subject!r}"]},
             {"subject_unit_code": [("unit", None)]},
         )
-    case = _open_case(
+    case = open_child_case(
         engine,
         inst,
         subject,

@@ -28,11 +28,10 @@ from workflows.engine.actors import SYSTEM
 from workflows.engine.core import Engine, Handler
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
-from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
 from workflows.regulation import intake
-from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.accountability import open_child_case
 from workflows.regulation.annual_models import InspectionFinding
 from workflows.regulation.roles import org_of
 
@@ -73,22 +72,16 @@ def open_case(
     intake's report prefilled (source ``inspection``, the inspecting office as reporter); forwarded to the
     competent office when the inspecting one is not it."""
     org = org_of(engine)
-    now = to_cst(clock.now())  # the report's date and the case's year are Nanyang's
     kind = KINDS.get(str(origin.get("inspection_kind")), "督查")
-    case = engine.start(
-        CASE_PROCESS,
-        business_key=next_case_key(engine.session, now.year),
-        unit_code=unit_code,
-        data={
-            "source": "inspection",
-            "reporter": f"{intake.office_name(org, inst.unit_code)}（{kind}）",
-            "report_date": now.date().isoformat(),
-            "art31_items": [art31_item],
-            "facts": facts,
-            "leaders": [],
-            "origin": origin,
-        },
-        parent_instance_id=inst.id,
+    case = open_child_case(
+        engine,
+        inst,
+        unit_code,
+        source="inspection",
+        reporter=f"{intake.office_name(org, inst.unit_code)}（{kind}）",
+        facts=facts,
+        art31_items=[art31_item],
+        origin=origin,
     )
     extra = {"inspection_id": inst.id, "inspection_key": inst.business_key}
     intake.forward(engine, org, case, inst.unit_code, SYSTEM, extra=extra, also_on=[inst])

@@ -15,7 +15,7 @@ from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
-from workflows.regulation.accountability import CASE_PROCESS, next_case_key
+from workflows.regulation.accountability import open_child_case
 from workflows.regulation.roles import org_of
 
 SELECTION_PROCESS = "accountability_key_townships"
@@ -58,21 +58,16 @@ def _selected(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     city = org.city_code
     year = int(rec.detail.get("year") or clock.now().year)
     for pick in picks:
-        engine.start(
-            CASE_PROCESS,
-            business_key=next_case_key(engine.session, clock.now().year),
-            unit_code=str(pick["unit_code"]),
-            data={
-                "source": "key_township",
-                "reporter": f"{org.nodes[city].name}综治办" if city else "市综治办",
-                "report_date": clock.now().date().isoformat(),
-                "art31_items": [int(i) for i in pick.get("art31_items") or []],
-                "facts": f"{year}年度重点督办单位（第三十五条第二款）：{pick.get('problems', '')}",
-                "leaders": [],
-                "listing_body_code": city,
-                "origin": {"kind": "key_township", "selection": inst.id, "year": year},
-            },
-            parent_instance_id=inst.id,
+        open_child_case(
+            engine,
+            inst,
+            str(pick["unit_code"]),
+            source="key_township",
+            reporter=f"{org.nodes[city].name}综治办" if city else "市综治办",
+            facts=f"{year}年度重点督办单位（第三十五条第二款）：{pick.get('problems', '')}",
+            art31_items=[int(i) for i in pick.get("art31_items") or []],
+            origin={"kind": "key_township", "selection": inst.id, "year": year},
+            extra={"listing_body_code": city},
         )
 
 

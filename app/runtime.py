@@ -8,12 +8,13 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 from workflows.engine.core import Engine
 from workflows.engine.deploy.definitions import SpecCache
+from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.calendar_store import load_calendar
 from workflows.engine.legaltime.clock import Clock, ManualClock, SystemClock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
@@ -68,6 +69,18 @@ def init_app(app: Flask) -> None:
         ManualClock(datetime.fromisoformat(start)) if start else SystemClock()
     )
     app.extensions["governance"] = Runtime(clock, app.config.get("REMINDER_WORKING_DAYS", 3))
+
+    @app.before_request
+    def _activate_clock() -> None:
+        """Every request runs on the app's clock, not only engine steps: what a view stamps outside them
+        (a receipt, a record entry) agrees with the deadlines (a simulated or test clock included)."""
+        g.clock_token = clockmod.set_active(runtime().clock)
+
+    @app.teardown_request
+    def _restore_clock(_exc: BaseException | None) -> None:
+        token = g.pop("clock_token", None)
+        if token is not None:
+            clockmod.reset_active(token)
 
 
 def runtime() -> Runtime:

@@ -78,6 +78,7 @@ class Engine:
         self.helpers = {**make_helpers(calendar), **parts.helpers}
         self.script_engine = ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
         self.reminder_working_days = reminder_working_days
+        self.acting: Actor = SYSTEM  # who takes the current step; set before record handlers run
         self.projection = TaskProjection(
             session, parts.lanes, self.script_engine.evaluate, calendar, reminder_working_days, self.event
         )
@@ -362,6 +363,7 @@ class Engine:
     def _store_records(self, inst: ProcessInstance, actor: Actor) -> None:
         """Facts the scripts stated go to the working file, the case summary, and their handlers."""
         collected = recordsmod.pending()
+        self.acting = actor  # who took the step, for handlers that write their own rows (e.g. who issued)
         for rec in collected:
             self.event(inst, actor, rec.kind, detail=rec.detail)
             recordsmod.apply_summary(inst, rec)

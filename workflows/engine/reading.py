@@ -4,13 +4,14 @@ and which diagram elements are done or waiting (to highlight the supervisor's di
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.engine.deploy.definitions import latest_version_with
 from workflows.engine.deploy.validation import FORM_PROPERTY
-from workflows.engine.models import ProcessInstance
+from workflows.engine.models import ProcessInstance, Task
 
 if TYPE_CHECKING:
     from workflows.engine.core import Engine
@@ -30,6 +31,21 @@ def element_documentation(engine: Engine, version_id: int, process_id: str, elem
 
 def form_schema(engine: Engine, version_id: int, form: str | None) -> dict[str, Any] | None:
     return engine.specs.get(engine.session, version_id).forms.get(form) if form else None
+
+
+def task_data(engine: Engine, inst: ProcessInstance, task_id: str) -> dict[str, Any]:
+    """The data a ready task sees (what its form is prefilled with, e.g. a drafted document)."""
+    spiff_task = engine.workflow(inst).get_task_from_id(UUID(task_id))
+    return dict(spiff_task.data) if spiff_task is not None else {}
+
+
+def form_values(engine: Engine, task: Task) -> dict[str, Any]:
+    """A ready task's prefill, limited to its form's fields (what an API client may show and send back)."""
+    schema = form_schema(engine, task.instance.version_id, task.form)
+    if task.state != "ready" or not schema:
+        return {}
+    data = task_data(engine, task.instance, task.id)
+    return {k: v for k, v in data.items() if k in schema.get("properties", {})}
 
 
 def element_states(engine: Engine, inst: ProcessInstance) -> dict[str, dict[str, list[str]]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
@@ -67,6 +67,15 @@ def current() -> Clock:
 def now() -> datetime:
     """The active clock's instant in Nanyang time (+08:00)."""
     return _active.get().now().astimezone(CST)
+
+
+def set_active(clock: Clock) -> Token[Clock]:
+    """Make ``clock`` the active one until :func:`reset_active` (for a web request's whole life)."""
+    return _active.set(clock)
+
+
+def reset_active(token: Token[Clock]) -> None:
+    _active.reset(token)
 
 
 @contextlib.contextmanager

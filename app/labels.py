@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.i18n import is_english
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.regulation.roles import ROLES
+from workflows.regulation.traceability import article_zh
 
 LEVELS = {
     "intake": _l("受理核实"),
@@ -138,8 +141,23 @@ def countdown(due: datetime | None) -> str:
     return _("还剩 %(n)s 天", n=days) if days else _("今日到期")
 
 
+_CITED = re.compile(r"Art\.\s*(\d+(?:\(\d+\))?)")
+
+
+def article_label(cited: str | None) -> str:
+    """ "Art. 33 (O33.1)" as an official writes it, 第三十三条 (obligation ids are for machines); in English
+    the article alone, "Art. 33"."""
+    articles = list(dict.fromkeys(_CITED.findall(cited or "")))
+    if not articles:
+        return cited or ""
+    if is_english():
+        return ", ".join(f"Art. {a}" for a in articles)
+    return "、".join(article_zh(a) for a in articles)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["cst"] = cst
+    app.jinja_env.filters["article_zh"] = article_label
     app.jinja_env.globals.update(
         level_label=level_label,
         status_label=status_label,

@@ -52,7 +52,10 @@ from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_
 from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST, WorkingCalendar  # noqa: E402
 from workflows.engine.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
+from workflows.engine.reading import task_data  # noqa: E402
 from workflows.regulation import annual, annual_queries  # noqa: E402
+from workflows.regulation.doc_numbers import load_issuing_organs, read_organ_rows  # noqa: E402
+from workflows.regulation.documents import DRAFT_FIELDS  # noqa: E402
 from workflows.regulation.roles import OrgTree, load_org  # noqa: E402
 from workflows.regulation.wiring import build_engine  # noqa: E402
 
@@ -94,12 +97,7 @@ REPORT_UPPER = {
     "submitted_on": "2026-12-20",
     "report": "本年度社会治安综合治理工作报告正文……",
 }
-REPORT = {
-    "document_no": "综治委〔2026〕12号",
-    "reported_to": ["party_committee", "government"],
-    "circulated_to": ["各成员单位"],
-    "issued_on": "2026-12-25",
-}
+REPORT = {"reported_to": ["party_committee", "government"]}
 
 
 # -- timing -------------------------------------------------------------------------------------------------
@@ -156,6 +154,10 @@ class Sim:
         with self.factory() as s:
             for code, name, level, parent in units:
                 s.add(OrgUnit(code=code, name=name, level=level, parent_code=parent))
+            s.flush()
+            codes = {code for code, *_ in units}  # the issuing organs (文号) of the city and counties loaded
+            rows = read_organ_rows(ROOT / "app" / "org" / "issuing-organs.csv")
+            load_issuing_organs(s, [r for r in rows if r["org_code"] in codes])
             s.commit()
 
     def deploy(self) -> None:
@@ -192,6 +194,17 @@ class Sim:
         for task in tasks:
             self.complete(task, data(task) if callable(data) else data, step)
         return len(tasks)
+
+    def issue_all(self, step: Step) -> int:
+        """Every drafted document (公文) issued as the office prefilled it: drafted, then signed off."""
+        drafts = self.ready("draft_document")
+        for task in drafts:
+            with self.factory() as s:
+                eng = self.engine(s)
+                values = task_data(eng, eng.get_instance(task.instance_id), task.id)
+            self.complete(task, {k: v for k, v in values.items() if k in DRAFT_FIELDS}, step)
+        self.complete_all(step, "review_document", {"doc_review_approved": True})
+        return len(drafts)
 
     def wake(self, step: Step) -> int:
         t0 = time.perf_counter()
@@ -379,6 +392,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
         sim.complete_all(st, "joint_conclusion_assessment", {"conclusion": "同意按规则提出的等次。"})
         sim.complete_all(st, "decide_assessment", {"opinion": "同意。", "decided_on": f"{year}-12-20"})
         sim.complete_all(st, "report_assessment", REPORT)
+        sim.issue_all(st)  # the 考核结果通报 of each committee (Art. 20)
 
     with sim.factory() as s:
         counts = annual_queries.grade_counts(s, year)

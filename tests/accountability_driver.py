@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,8 @@ from workflows.engine.core import Engine
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.regulation.document_models import IssuedDocument
+from workflows.regulation.documents import DRAFT_FIELDS
 
 DEPARTMENTS = ["governance", "discipline", "organization", "personnel", "supervision"]
 UPPER_ROLES = [
@@ -59,12 +62,7 @@ REGISTER = {
     "facts": "辖区内阶段性刑事治安案件多发，群众反映强烈。",
     "leaders": [{"name": "张三", "position": "党委书记", "responsibility": "principal_leader"}],
 }
-CIRCULATE = {
-    "document_no": "宛综治办〔2026〕1号",
-    "circulated_to": ["各乡镇综治办"],
-    "copied_to": ["区委组织部"],
-    "issued_on": TODAY,
-}
+REVIEW = {"doc_review_approved": True, "doc_review_opinion": "同意印发。"}
 MEASURES = {"measures": "加强巡防，完善网格化管理。", "responsible_person": "张三"}
 PROGRESS = {"progress": "已完成阶段性整改任务。", "apply_now": False}
 EFFECT = {"effect": "整改工作基本完成，治安秩序好转。", "rectified": True}
@@ -155,6 +153,37 @@ class Case:
             self.make_engine(s).complete_task(task.id, data, self.who(task))
             s.commit()
         return task
+
+    def data(self, element: str) -> dict[str, Any]:
+        """The data of the ready task ``element`` (what its form is prefilled with)."""
+        task = self.ready()[element]
+        with self.factory() as s:
+            eng = self.make_engine(s)
+            inst = s.get(ProcessInstance, task.instance_id)
+            assert inst is not None
+            spiff = eng.workflow(inst).get_task_from_id(UUID(task.id))
+            return dict(spiff.data)
+
+    def issue(self, **edits: Any) -> IssuedDocument:
+        """Draft (the prefilled draft, with ``edits``), review and issue the document the step calls for."""
+        draft = {k: v for k, v in self.data("draft_document").items() if k in DRAFT_FIELDS}
+        self.do("draft_document", {**draft, **edits})
+        self.do("review_document", REVIEW)
+        return self.documents()[-1]
+
+    def documents(self) -> list[IssuedDocument]:
+        with self.factory() as s:
+            return list(
+                s.scalars(
+                    select(IssuedDocument)
+                    .where(IssuedDocument.instance_id == self.id)
+                    .order_by(IssuedDocument.id)
+                )
+            )
+
+    def number(self, kind: str) -> str:
+        """The number of the case's last issued document of ``kind`` (e.g. ``listing_decision``)."""
+        return [d.number for d in self.documents() if d.kind == kind][-1]
 
     def at(self, *args: int) -> None:
         self.clock.set(datetime(*args, tzinfo=CST))  # type: ignore[misc]

@@ -25,12 +25,14 @@ from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST, WorkingCalendar
 from workflows.engine.models import Base, OrgUnit
+from workflows.regulation.doc_numbers import load_issuing_organs, read_organ_rows
 from workflows.regulation.wiring import build_engine
 
 pytest_plugins = ["tests.browser"]  # browser, live_app, live_server fixtures; loud skip without Chromium
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
+ISSUING_ORGANS = ROOT / "app" / "org" / "issuing-organs.csv"
 
 # A small organisation: the city, two counties, a township in each, a city-direct unit.
 CITY, WANCHENG, WOLONG = "411300", "411302", "411303"
@@ -98,6 +100,9 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as s:
         for code, name, level, parent in ORG:
             s.add(OrgUnit(code=code, name=name, level=level, parent_code=parent))
+        s.flush()
+        codes = {code for code, *_ in ORG}  # the issuing organs (文号) of the city and counties above
+        load_issuing_organs(s, [r for r in read_organ_rows(ISSUING_ORGANS) if r["org_code"] in codes])
         s.commit()
         yield s
         s.rollback()

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.accountability_driver import (
     APPLY,
-    CIRCULATE,
     EFFECT,
     FAILED,
     MEASURES,
@@ -45,7 +44,7 @@ def notified_on_16_march(case_factory: Callable[..., Case], clock: ManualClock) 
     case.intake(verify("ordinary"))
     case.at(2026, 3, 16, 10, 0)
     case.approve_level("propose_notification", "approve_notification")
-    case.do("circulate_notification", CIRCULATE)
+    case.issue()
     case.do("report_measures_notification", MEASURES)
     assert case.ready()["report_effect_notification"].due_at == due(2026, 5, 16)
     return case
@@ -73,6 +72,9 @@ def test_notification_escalates_only_after_a_failed_inspection_and_the_committee
     case.do("propose_interview", PROPOSE)
     assert case.steps() == {"approve_interview"}  # the committee approves before anyone is interviewed
     case.do("approve_interview", {"approved": True, "opinion": "同意约谈"})
+    assert case.steps() == {"draft_document"}  # the interview notice (约谈通知书) first
+    notice = case.issue()
+    assert notice.kind == "interview_notice" and notice.number == "宛区综治办〔2026〕1号"
     assert case.steps() == {"hold_interview"}
 
 
@@ -134,8 +136,9 @@ def test_interview_deadlines_run_from_the_interview(
     case.intake(verify("serious"))  # Art. 34: 危害严重 enters at interview
     case.approve_level("propose_interview", "approve_interview")
     case.at(2026, 9, 28, 15, 0)
+    case.issue()  # the interview notice (约谈通知书)
     case.do("hold_interview", interview_on("2026-09-28"))
-    case.do("circulate_interview", CIRCULATE)
+    case.issue()
     # 10 PRC working days after the interview, across National Day (10 October 2026 is a make-up day).
     assert case.ready()["report_measures_interview"].due_at == due(2026, 10, 16)
     held = case.events("interview_held")[0].detail
@@ -155,8 +158,9 @@ def test_an_early_failed_inspection_means_more_rectification_not_escalation(
     case = case_factory()
     case.intake(verify("serious"))
     case.approve_level("propose_interview", "approve_interview")
+    case.issue()  # the interview notice (约谈通知书)
     case.do("hold_interview", interview_on("2026-03-03"))
-    case.do("circulate_interview", CIRCULATE)
+    case.issue()
     case.do("report_measures_interview", MEASURES)
     case.do("report_progress_interview", {**PROGRESS, "apply_now": True})
     case.do("apply_acceptance_interview", APPLY)
@@ -181,8 +185,9 @@ def test_obstruction_found_at_the_interview_stage_raises_the_level_by_decision(
     case = case_factory()
     case.intake(verify("serious"))
     case.approve_level("propose_interview", "approve_interview")
+    case.issue()  # the interview notice (约谈通知书)
     case.do("hold_interview", interview_on("2026-03-02"))
-    case.do("circulate_interview", CIRCULATE)
+    case.issue()
     assert case.ready()["record_finding"].org_code == WANCHENG  # the office, at any stage
     case.finding(
         {

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.accountability_driver import (
     APPLY,
     APPROVE,
-    CIRCULATE,
     FAILED,
     MEASURES,
     PROGRESS,
@@ -48,7 +47,7 @@ def listed_by_county(case_factory: Callable[..., Case], clock: ManualClock) -> C
     case.intake(verify("especially_serious"))  # Art. 35: especially serious harm enters at listing
     case.at(2026, 3, 3, 10, 0)
     case.listing_decision()
-    case.do("circulate_listing", CIRCULATE)
+    case.issue()
     case.do("receive_listing", RECEIVED)
     case.do("interview_listed", interview_on("2026-03-06"))
     return case
@@ -81,6 +80,14 @@ def test_a_county_listing_of_its_own_township_is_accepted_by_the_county_alone(
     inspect = case.ready()["inspect_listing"]
     assert (inspect.role, inspect.org_code) == ("committee_director", WANCHENG)  # the committee that listed
     case.do("inspect_listing", {**FAILED, "accepted": True, "findings": "整改到位，解除挂牌。"})
+    notice = case.issue()  # 解除挂牌督办通知, citing the decision (Art. 35 para 5)
+    decision = case.number("listing_decision")
+    assert (notice.kind, notice.number, decision) == (
+        "delisting_notice",
+        "宛区综治委〔2026〕2号",
+        "宛区综治委〔2026〕1号",
+    )
+    assert any(decision in paragraph for paragraph in notice.body)
     inst = case.instance()
     assert inst.status == "complete" and inst.summary["outcome"] == "rectified"
     assert case.events("listing_ended")[0].detail["reason"] == "delisted"
@@ -127,8 +134,8 @@ def test_a_city_listing_of_a_key_township_goes_through_article_36(
     case.at(2026, 3, 3, 10, 0)
     case.listing_decision()
     ready = case.ready()
-    assert ready["circulate_listing"].org_code == CITY
-    case.do("circulate_listing", CIRCULATE)
+    assert ready["draft_document"].org_code == CITY  # the city committee's office drafts its decision
+    case.issue()
     case.do("receive_listing", RECEIVED)
     assert case.ready()["interview_listed"].org_code == CITY
     case.do("interview_listed", interview_on("2026-03-06"))
@@ -153,6 +160,12 @@ def test_a_city_listing_of_a_key_township_goes_through_article_36(
     inspect = case.ready()["inspect_listing"]
     assert (inspect.role, inspect.org_code) == ("committee_director", CITY)  # the city inspects and delists
     case.do("inspect_listing", {**FAILED, "accepted": True, "findings": "验收合格，解除挂牌督办。"})
+    notice = case.issue()  # the city committee listed, the city committee delists (Art. 36)
+    assert (notice.kind, notice.organ_code, notice.number) == (
+        "delisting_notice",
+        f"{CITY}-committee",
+        "宛综治委〔2026〕2号",
+    )
     assert case.instance().summary["outcome"] == "rectified"
     assert case.events("listing_ended")[0].detail["reason"] == "delisted"
 
@@ -165,8 +178,9 @@ def test_refusing_a_listing_after_a_failed_interview_closes_by_that_decision(
     case = case_factory()
     case.intake(verify("serious"))
     case.approve_level("propose_interview", "approve_interview")
+    case.issue()  # the interview notice (约谈通知书)
     case.do("hold_interview", interview_on("2026-03-02"))
-    case.do("circulate_interview", CIRCULATE)
+    case.issue()
     case.at(2026, 6, 3, 0, 0, 1)
     case.wake()
     case.do("apply_acceptance_interview", APPLY)
@@ -223,7 +237,7 @@ def test_a_veto_is_recorded_with_its_year(
     case.intake(verify("especially_serious_veto"))
     case.do("propose_veto", {"basis": "宛办〔2009〕28号", "opinion": "危害特别严重，建议一票否决。"})
     case.do("decide_veto", APPROVE)
-    case.do("circulate_veto", CIRCULATE)
+    case.issue()
     inst = case.instance()
     assert inst.status == "complete" and inst.summary["outcome"] == "vetoed"
     [veto] = sanctions(session_factory, case)

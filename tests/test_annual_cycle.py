@@ -25,6 +25,7 @@ from workflows.engine.errors import ProcessFailed
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.reading import task_data
 from workflows.regulation.annual import cycle_key, start_cycle, start_report_filing
 from workflows.regulation.annual_queries import (
     cycles,
@@ -39,6 +40,8 @@ from workflows.regulation.annual_queries import (
     performance_records,
     salary_list,
 )
+from workflows.regulation.document_models import IssuedDocument
+from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.roles import load_org
 
 YEAR = 2026
@@ -186,6 +189,23 @@ class Year:
             self.make_engine(s).complete_task(task.id, data, holder)
             s.commit()
         return task
+
+    def issue(self, instance_id: int) -> IssuedDocument:
+        """Draft (as prefilled), review and issue the document the step calls for (公文, document_issue)."""
+        draft = self.task(instance_id, "draft_document")
+        with self.factory() as s:
+            eng = self.make_engine(s)
+            inst = s.get(ProcessInstance, instance_id)
+            assert inst is not None
+            values = {k: v for k, v in task_data(eng, inst, draft.id).items() if k in DRAFT_FIELDS}
+        self.do(instance_id, "draft_document", values)
+        self.do(instance_id, "review_document", {"doc_review_approved": True})
+        with self.factory() as s:
+            return s.scalars(
+                select(IssuedDocument)
+                .where(IssuedDocument.instance_id == instance_id)
+                .order_by(IssuedDocument.id.desc())
+            ).first()  # type: ignore[return-value]
 
     def wake(self) -> list[int]:
         with self.factory() as s:
@@ -431,16 +451,9 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
         assert (origin["grade"], origin["article"], origin["annual_cycle"]) == expected
     assert year.tasks(result.case_instance_id, "register_report") == []  # type: ignore[arg-type]
 
-    year.do(
-        city,
-        "report_assessment",
-        {
-            "document_no": "宛综治委〔2026〕12号",
-            "reported_to": ["party_committee", "government"],
-            "circulated_to": ["各县(区)综治委", "市综治委各成员单位"],
-            "issued_on": "2026-12-25",
-        },
-    )
+    year.do(city, "report_assessment", {"reported_to": ["party_committee", "government"]})
+    results = year.issue(city)  # 考核结果通报 (Art. 20)
+    assert (results.kind, results.number) == ("assessment_results", "宛综治委〔2026〕1号")
     done = year.cycle(CITY)
     assert (done.status, done.summary["stage"]) == ("complete", "closed")
     assert year.tasks(city) == []
@@ -568,13 +581,7 @@ FORM_FIELDS = {
     "annual_joint_opinion": {"department_opinion", "remarks"},
     "annual_joint_conclusion": {"conclusion", "recommended_adjustments"},
     "annual_assessment_decision": {"adjustments", "opinion", "decided_on"},
-    "annual_assessment_report": {
-        "document_no",
-        "reported_to",
-        "circulated_to",
-        "issued_on",
-        "rectification_items",
-    },
+    "annual_assessment_report": {"reported_to", "rectification_items"},  # the 通报 is document_issue's
     "annual_filing": {"report_kind", "title", "content", "subject_unit_code", "occurred_on", "proposals"},
     "annual_filing_receipt": {"handling", "subject_unit_code", "instructions", "art31_items"},
 }

@@ -5,6 +5,7 @@ office its task. Timers are woken by `flask timers`, as the scheduler does."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -23,12 +24,6 @@ REPORT = {
     "reporter": "市公安局",
     "art31_items": [2],
     "facts": "辖区内阶段性刑事治安案件多发。",
-}
-CIRCULATE = {
-    "document_no": "宛综治办〔2026〕1号",
-    "circulated_to": ["各乡镇综治办"],
-    "copied_to": ["区委组织部"],
-    "issued_on": "2026-03-16",
 }
 
 
@@ -59,6 +54,14 @@ class Desk:
         done = self.post(f"/api/v1/tasks/{tasks[element]['id']}/complete", {"data": data})
         assert done.status_code == 200, done.json
         return done.json  # type: ignore[no-any-return]
+
+    def prefilled(self, case_id: int, element: str) -> dict[str, Any]:
+        """The values ``element``'s form opens with (GET /api/v1/tasks/<id>)."""
+        tasks = {t["element_id"]: t for t in self.case(case_id)["tasks"]}
+        got = self.client.get(f"/api/v1/tasks/{tasks[element]['id']}")
+        assert got.status_code == 200, got.json
+        assert got.json["form_schema"]["title"]  # type: ignore[index]
+        return got.json["values"]  # type: ignore[index,no-any-return]
 
 
 def move(app: Flask, *when: int) -> None:
@@ -96,7 +99,18 @@ def notified(app: Flask) -> int:
     director.do(case, "verify_case", verify)
     director.do(case, "propose_notification", {"opinion": "经核实，建议通报。"})
     committee.do(case, "approve_notification", {"approved": True, "opinion": "同意通报。"})
-    staff.do(case, "circulate_notification", CIRCULATE)
+    draft = staff.prefilled(case, "draft_document")  # the 通报, drafted from the case (Art. 33)
+    assert draft["doc_title"] == "关于对宛城区东关街道社会治安综合治理工作问题的通报"
+    assert draft["doc_main_recipients"][0] == "宛城区东关街道党工委、办事处"
+    staff.do(case, "draft_document", draft)
+    director.do(case, "review_document", {"doc_review_approved": True})
+    documents = staff.client.get(f"/api/v1/cases/{case}/documents").json
+    [issued] = documents  # type: ignore[misc]
+    assert (
+        re.fullmatch(r"宛区综治委〔2026〕[1-9]\d*号", issued["number"])
+        and issued["title"] == draft["doc_title"]
+    )
+    assert len(issued["sha256"]) == 64 and issued["links"]["docx"] == f"/documents/{issued['id']}.docx"
     leader.do(
         case,
         "report_measures_notification",
@@ -127,7 +141,14 @@ def test_notification_to_interview_by_finding_over_http(app: Flask) -> None:
     approved = Desk(app, "411302.committee_director").do(
         case, "approve_interview", {"approved": True, "opinion": "同意约谈。"}
     )
-    assert approved["case"]["steps"] == ["约谈（综治办主任）"]
+    assert approved["case"]["steps"] == ["拟制公文"]  # the interview notice (约谈通知书) comes first
+    staff = Desk(app, "411302.office_staff")
+    notice = staff.prefilled(case, "draft_document")
+    assert notice["doc_title"] == "关于对宛城区东关街道进行约谈的通知"
+    assert notice["doc_main_recipients"] == ["宛城区东关街道党工委、办事处"] and notice["doc_copied_to"] == []
+    staff.do(case, "draft_document", notice)
+    issued = director.do(case, "review_document", {"doc_review_approved": True})
+    assert issued["case"]["steps"] == ["约谈（综治办主任）"]
     kinds = [e["kind"] for e in director.case(case)["history"]]
     assert kinds.index("level_closed") < kinds.index("escalated")
 

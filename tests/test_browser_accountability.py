@@ -111,9 +111,9 @@ def test_office_refers_two_leaders_with_different_measures_from_the_case_page(
             )
         ).all()
         tasks = {
-            (r.id, t.element_id)
+            (r.id, t.element_id, t.role)
             for r in referrals
             for t in db.session.scalars(select(Task).where(Task.instance_id == r.id, Task.state == "ready"))
         }
-        assert len(referrals) == 2
-        assert sorted(e for _, e in tasks) == ["handle_by_discipline", "handle_by_organization"]
+        assert len(referrals) == 2  # each referral starts with the office's 移送函 (Art. 39)
+        assert sorted((e, role) for _, e, role in tasks) == [("draft_document", "office_staff")] * 2

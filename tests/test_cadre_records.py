@@ -18,7 +18,6 @@ from sqlalchemy.orm import sessionmaker
 
 from tests.accountability_driver import (
     APPLY,
-    CIRCULATE,
     FAILED,
     MEASURES,
     PROGRESS,
@@ -59,7 +58,7 @@ def drive_listing(app: Flask) -> tuple[Case, int]:
         case.intake(verify("especially_serious"))
         case.at(2026, 3, 3, 10, 0)
         case.listing_decision()
-        case.do("circulate_listing", CIRCULATE)
+        case.issue()
         case.do("receive_listing", RECEIVED)
         case.do("interview_listed", interview_on("2026-03-06"))
         case.do("report_measures_listing", MEASURES)
@@ -77,6 +76,7 @@ def delist(app: Flask, case: Case) -> None:
         case.wake()
         case.do("apply_acceptance_listing", APPLY)
         case.do("inspect_listing", {**FAILED, "accepted": True, "findings": "整改到位，解除挂牌。"})
+        assert case.issue().kind == "delisting_notice"
         assert case.instance().status == "complete"
 
 
@@ -109,7 +109,7 @@ def test_the_record_of_a_listed_townships_secretary_shows_the_listing_and_the_of
     listing = listing_of(record)
     assert (listing["occurred_on"], listing["ended_on"]) == ("2026-03-03", "2026-09-04")
     assert listing["source"] == "case" and listing["source_ref"] == key and listing["source_id"] == case.id
-    assert listing["document_no"] == CIRCULATE["document_no"] and listing["unit_code"] == WANCHENG_TOWN
+    assert listing["document_no"] == case.number("listing_decision") and listing["unit_code"] == WANCHENG_TOWN
     assert record["open_sanctions"] == [] and record["posts"][0]["unit_code"] == WANCHENG_TOWN
     assert record["committees"] == [WANCHENG]
 
@@ -143,7 +143,8 @@ def test_the_record_of_a_listed_townships_secretary_shows_the_listing_and_the_of
     ]
 
     page = client.get(f"/records/person/{person_id}").get_data(as_text=True)
-    for text in ("实绩档案", "挂牌督办", key, "2026-09-04", "宛综治办〔2026〕1号", "全区平安建设先进个人"):
+    decision = case.number("listing_decision")
+    for text in ("实绩档案", "挂牌督办", key, "2026-09-04", decision, "全区平安建设先进个人"):
         assert text in page, text
     assert client.get("/records").status_code == 302
     assert str(person_id) in client.get(f"/records/{WANCHENG}").get_data(as_text=True)

@@ -26,9 +26,12 @@ from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.reading import task_data
 from workflows.regulation.annual_models import AssessmentResult, SalaryListEntry
 from workflows.regulation.cadre_record import RecordEntry
 from workflows.regulation.commendation import allocations, awards, candidates, start_commendation
+from workflows.regulation.document_models import IssuedDocument, latest_document
+from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.key_townships import start_selection
 from workflows.regulation.models import Sanction
 
@@ -44,8 +47,6 @@ PERSON = {
     "reasons": "牵头化解矛盾纠纷成绩突出。",
 }
 DECISION = {
-    "document_no": "宛平安〔2027〕1号",
-    "published_on": "2027-02-10",
     "fund_allocations": [
         {"unit_code": WANCHENG, "amount": 50000},
         {"unit_code": CITY_DIRECT, "amount": 20000.5},
@@ -74,6 +75,21 @@ class Driver:
         with self.factory() as s:
             self.make_engine(s).complete_task(task.id, data, holder)
             s.commit()
+
+    def issue(self, instance_id: int) -> IssuedDocument:
+        """Draft (as prefilled), review and issue the document the process calls for."""
+        draft = self.only(instance_id, "draft_document")
+        with self.factory() as s:
+            eng = self.make_engine(s)
+            inst = s.get(ProcessInstance, instance_id)
+            assert inst is not None
+            values = {k: v for k, v in task_data(eng, inst, draft.id).items() if k in DRAFT_FIELDS}
+        self.complete(draft, values)
+        self.complete(self.only(instance_id, "review_document"), {"doc_review_approved": True})
+        with self.factory() as s:
+            found = latest_document(s, instance_id, "commendation_decision")
+            assert found is not None
+            return found
 
     def only(self, instance_id: int, element_id: str) -> Task:
         [task] = [t for t in self.ready(instance_id) if t.element_id == element_id]
@@ -182,6 +198,10 @@ def test_an_excellent_county_is_commended_with_fund_records_and_art29(
     decide = driver.only(inst_id, "decide_commendation")
     assert (decide.role, decide.org_code) == ("committee_director", CITY)
     driver.complete(decide, DECISION)
+    decision = driver.issue(inst_id)  # 表彰决定 (Art. 27), issued by the city committee
+    assert (decision.number, decision.doc_date.isoformat()) == ("宛综治委〔2027〕1号", "2027-01-18")
+    assert "“2026年度平安建设先进单位”称号" in "".join(decision.body)
+    assert "张示例（区综治办主任）" in "".join(decision.body)
 
     with session_factory() as s:
         decided = awards(s, inst_id)
@@ -200,8 +220,8 @@ def test_an_excellent_county_is_commended_with_fund_records_and_art29(
         assert total == Decimal("70000.50")
         entries = list(s.scalars(select(RecordEntry).where(RecordEntry.source == "commendation")))
         assert {(e.kind, e.unit_code, e.document_no, e.source_id) for e in entries} == {
-            ("award_unit", WANCHENG, "宛平安〔2027〕1号", inst_id),
-            ("award_person", WANCHENG, "宛平安〔2027〕1号", inst_id),
+            ("award_unit", WANCHENG, decision.number, inst_id),
+            ("award_person", WANCHENG, decision.number, inst_id),
         }
 
     parts = {t.element_id: (t.role, t.org_code) for t in driver.ready(inst_id)}

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.accountability_driver import CIRCULATE, Case, due
+from tests.accountability_driver import Case, due
 from tests.conftest import COUNTY_OFFICE, TOWN_LEADER, WANCHENG, WANCHENG_TOWN, actor, demo_app
 from tests.test_accountability_listing import listed_by_county
 from tests.test_openapi import login
@@ -24,6 +24,7 @@ from workflows.engine.errors import FormInvalid, NotAuthorized
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
+from workflows.engine.reading import task_data
 from workflows.regulation.cadre_record import entries_for_person
 from workflows.regulation.consultation import consultation_rows, start_consultation
 from workflows.regulation.models import Sanction
@@ -100,9 +101,19 @@ def test_listed_township_cadre_is_deferred_until_delisting(
     with pytest.raises(FormInvalid) as refused:
         answer(session_factory, make_engine, first, AGREE)
     [message] = refused.value.errors["answer"]
-    assert "Art. 35" in message and CIRCULATE["document_no"] in message and "挂牌督办" in message
+    assert "Art. 35" in message and case.number("listing_decision") in message and "挂牌督办" in message
 
     answer(session_factory, make_engine, first, DEFER)
+    with session_factory() as s:  # the answer goes back in writing: the office drafts its 复函 (Art. 23)
+        eng = make_engine(s)
+        [draft] = eng.ready_tasks(first)
+        assert (draft.element_id, draft.role, draft.org_code) == ("draft_document", "office_staff", WANCHENG)
+        reply = task_data(eng, eng.get_instance(first), draft.id)
+        assert (reply["doc_kind"], reply["doc_main_recipients"]) == (
+            "consultation_reply",
+            ["中共宛城区委组织部"],
+        )
+        assert "暂缓" in reply["doc_body"] and str(REQUEST["document_no"]) in reply["doc_body"]
     with session_factory() as s:
         [entry] = entries_for_person(s, person_id)
         assert (entry.kind, entry.unit_code, entry.source, entry.source_id) == (
@@ -118,7 +129,7 @@ def test_listed_township_cadre_is_deferred_until_delisting(
         assert (cited["kind"], cited["article"], cited["document_no"]) == (
             "listing",
             "Art. 35",
-            CIRCULATE["document_no"],
+            case.number("listing_decision"),
         )
         assert cited["case_key"] == s.get(ProcessInstance, case.id).business_key  # type: ignore[union-attr]
 

@@ -21,6 +21,8 @@ from workflows.engine.actors import Actor
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.reading import task_data
+from workflows.regulation.documents import DRAFT_FIELDS
 
 TOWN, COUNTY = "411302001", "411302"
 NOTIFICATION = (ROOT / "bpmn" / "accountability_notification.bpmn").read_text(encoding="utf-8")
@@ -79,7 +81,7 @@ def test_hostile_xml_is_refused(app: Flask, xml: str) -> None:
 
 def test_multipart_upload_and_compare(app: Flask) -> None:
     client, headers = login(app, "411300.designer")
-    renamed = NOTIFICATION.replace('name="印发通报并抄送"', 'name="印发通报"')
+    renamed = NOTIFICATION.replace('name="拟制、审核并印发通报"', 'name="印发通报"')
     import io
 
     response = client.post(
@@ -92,7 +94,12 @@ def test_multipart_upload_and_compare(app: Flask) -> None:
     changes = client.get("/api/v1/definitions/1/compare/2").json["changes"]
     changed = next(c for c in changes if c["path"] == "bpmn/accountability_notification.bpmn")
     assert changed["renamed"] == [
-        {"id": "circulate_notification", "type": "userTask", "old": "印发通报并抄送", "new": "印发通报"}
+        {
+            "id": "circulate_notification",
+            "type": "callActivity",
+            "old": "拟制、审核并印发通报",
+            "new": "印发通报",
+        }
     ]
     with app.app_context():
         assert (
@@ -139,20 +146,15 @@ def _case_in_rectification(app: Flask) -> int:
             ),
             ("propose_notification", {"opinion": "建议通报。"}, office),
             ("approve_notification", {"approved": True, "opinion": "同意"}, office),
-            (
-                "circulate_notification",
-                {
-                    "document_no": "1号",
-                    "circulated_to": ["各乡镇"],
-                    "copied_to": ["区委"],
-                    "issued_on": "2026-03-02",
-                },
-                office,
-            ),
         ]
         for element, data, who in steps:
             task = next(t for t in eng.ready_tasks(case.id) if t.element_id == element)
             eng.complete_task(task.id, data, who)
+        draft = next(t for t in eng.ready_tasks(case.id) if t.element_id == "draft_document")
+        values = {k: v for k, v in task_data(eng, case, draft.id).items() if k in DRAFT_FIELDS}
+        eng.complete_task(draft.id, values, office)  # the 通报 as drafted (Art. 33)
+        review = next(t for t in eng.ready_tasks(case.id) if t.element_id == "review_document")
+        eng.complete_task(review.id, {"doc_review_approved": True}, office)
         db.session.commit()
         assert case.next_wake_at == datetime(2026, 5, 2, 23, 59, 59, tzinfo=CST)
         return case.id

@@ -23,9 +23,7 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
     "commendation_nominations": {"nominations": ("array", True), "basis": ("string", False)},
     "commendation_joint_opinion": {"department_opinion": ("string", True), "remarks": ("string", False)},
     "commendation_joint_conclusion": {"conclusion": ("string", True)},
-    "commendation_decision": {
-        "document_no": ("string", True),
-        "published_on": ("string", True),
+    "commendation_decision": {  # the 表彰决定's number and date come from document_issue (Art. 27)
         "not_approved": ("array", False),
         "fund_allocations": ("array", False),
         "national_commendations": ("array", False),
@@ -65,20 +63,26 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "personal_measures": ("array", False),  # Art. 32, 39: one proposal per leader
         "reason": ("string", True),
     },
-    "level_proposal": {"opinion": ("string", True), "measure_basis": ("string", False)},
+    "level_proposal": {
+        "opinion": ("string", True),
+        "measure_basis": ("string", False),
+        "application_window_days": ("integer", False),  # after the period; 10 working days unless set
+    },
     "level_approval": {
         "approved": ("boolean", True),
         "opinion": ("string", True),
         "interviewer": ("string", False),
         "committee_interview": ("boolean", False),
     },
-    "circulate": {
-        "document_no": ("string", True),
-        "circulated_to": ("array", True),
-        "copied_to": ("array", True),
-        "issued_on": ("string", True),
-        "application_window_days": ("integer", False),  # after the period; 10 working days unless set
+    "document_draft": {
+        "doc_title": ("string", True),
+        "doc_main_recipients": ("array", True),
+        "doc_copied_to": ("array", False),
+        "doc_body": ("string", True),
+        "doc_attachments": ("array", False),
+        "doc_date": ("string", True),
     },
+    "document_review": {"doc_review_approved": ("boolean", True), "doc_review_opinion": ("string", False)},
     "interview_record": {
         "held_on": ("string", True),
         "interviewer": ("string", True),
@@ -210,7 +214,7 @@ ENUMS = {
 
 DATE_FIELDS = {
     ("intake_register", "report_date"),
-    ("circulate", "issued_on"),
+    ("document_draft", "doc_date"),
     ("interview_record", "held_on"),
     ("acceptance_application", "applied_on"),
     ("acceptance", "inspected_on"),

@@ -31,7 +31,10 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.reading import task_data
 from workflows.engine.records import Record
+from workflows.regulation.document_models import latest_document
+from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.personal_measures import (
     PERSONAL_MEASURE_HANDLERS,
     PersonalMeasure,
@@ -74,6 +77,27 @@ def at(*args: int) -> datetime:
     return datetime(*args, tzinfo=CST)  # type: ignore[misc]
 
 
+def send_letters(engine: Engine, case_id: int) -> None:
+    """The office drafts and its director issues each new referral's 移送函 (Art. 39), as prefilled."""
+    drafts = engine.session.scalars(
+        select(Task)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(
+            ProcessInstance.parent_instance_id == case_id,
+            Task.element_id == "draft_document",
+            Task.state == "ready",
+        )
+    ).all()
+    for draft in drafts:
+        staff = Actor("office-staff", frozenset({("office_staff", draft.org_code)}))
+        director = Actor("office-director", frozenset({("office_director", draft.org_code)}))
+        inst = engine.get_instance(draft.instance_id)
+        values = {k: v for k, v in task_data(engine, inst, draft.id).items() if k in DRAFT_FIELDS}
+        engine.complete_task(draft.id, values, staff)
+        review = next(t for t in engine.ready_tasks(inst.id) if t.element_id == "review_document")
+        engine.complete_task(review.id, {"doc_review_approved": True}, director)
+
+
 class Referrals:
     """One stand-in case and the referrals its proposals start."""
 
@@ -111,6 +135,12 @@ class Referrals:
             with clockmod.activated(engine.clock):
                 engine.event(case, actor, PROPOSED, detail=detail)
                 PERSONAL_MEASURE_HANDLERS[PROPOSED](engine, case, Record(PROPOSED, detail))
+            s.commit()
+        self.send_letters()
+
+    def send_letters(self) -> None:
+        with self.factory() as s:
+            send_letters(self.make_engine(s), self.case_id)
             s.commit()
 
     def rows(self) -> list[PersonalMeasure]:
@@ -160,9 +190,11 @@ class Referrals:
 
 
 def _referral_files() -> dict[str, str]:
-    """The referral diagram and every form: independent of the other diagrams' state."""
+    """The referral diagram, the document diagram it calls (its 移送函) and every form: independent of the
+    other diagrams' state."""
     files = read_project_files(ROOT)
-    return {p: c for p, c in files.items() if p == REFERRAL_FILE or p.startswith("forms/")}
+    called = {REFERRAL_FILE, "bpmn/document_issue.bpmn"}
+    return {p: c for p, c in files.items() if p in called or p.startswith("forms/")}
 
 
 @pytest.fixture
@@ -204,6 +236,11 @@ def test_each_leader_gets_their_own_referral_routed_by_the_measures(referrals: R
         ("accountability_referral", referrals.case_id, WANCHENG_TOWN)
     }
 
+    with referrals.factory() as s:  # each referral went with its 移送函 to the departments of 宛城区
+        letter = latest_document(s, referrals.referral("张三").id, "referral")
+        assert letter is not None and letter.number.startswith("宛区综治办〔2026〕")
+        assert letter.main_recipients[:2] == ["中共宛城区纪委、宛城区监委", "中共宛城区委组织部"]
+        assert "免职" in "".join(letter.body) and "张三" in letter.title
     # 免职 only → organisation-personnel only; 党纪处分 + 移送司法机关 → discipline only; both → both at once.
     assert set(referrals.ready("张三")) == {"handle_by_organization"}
     assert set(referrals.ready("李四")) == {"handle_by_discipline"}
@@ -457,6 +494,8 @@ def test_the_case_page_shows_each_leaders_proposal_and_outcome(web: Flask) -> No
         with clockmod.activated(eng.clock):
             eng.event(case, OFFICE, PROPOSED, detail=detail)
             PERSONAL_MEASURE_HANDLERS[PROPOSED](eng, case, Record(PROPOSED, detail))
+        db.session.commit()
+        send_letters(eng, case.id)
         db.session.commit()
         case_id = case.id
         task = db.session.scalars(

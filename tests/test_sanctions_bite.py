@@ -18,7 +18,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.accountability_driver import CIRCULATE
 from tests.conftest import WANCHENG, WANCHENG_TOWN, demo_app
 from tests.test_cadre_records import delist, drive_listing, listing_of
 from tests.test_openapi import login
@@ -83,7 +82,7 @@ def test_a_listing_bites_on_promotion_and_commendation_until_delisting(web: Flas
     refused = complete(office, office_headers, first_task, AGREE)
     assert refused.status_code == 422, refused.json
     [message] = refused.json["errors"]["answer"]
-    assert "Art. 35" in message and CIRCULATE["document_no"] in message, message
+    assert "Art. 35" in message and case.number("listing_decision") in message, message
     deferred = complete(office, office_headers, first_task, DEFER)
     assert deferred.status_code == 200, deferred.json
 
@@ -107,7 +106,7 @@ def test_a_listing_bites_on_promotion_and_commendation_until_delisting(web: Flas
     record: Any = office.get(f"/api/v1/records/person/{person_id}").json
     listing = listing_of(record)
     assert (listing["occurred_on"], listing["ended_on"]) == ("2026-03-03", "2026-09-04")
-    assert listing["document_no"] == CIRCULATE["document_no"] and listing["source_ref"] == key
+    assert listing["document_no"] == case.number("listing_decision") and listing["source_ref"] == key
     assert record["open_sanctions"] == []
     year = next(y for y in record["years"] if y["year"] == 2026)
     consultations = [e for e in year["entries"] if e["kind"] == "consultation"]
@@ -116,5 +115,5 @@ def test_a_listing_bites_on_promotion_and_commendation_until_delisting(web: Flas
         (second, "agree"),
     ]
     [cited] = consultations[0]["detail"]["sanctions"]
-    assert (cited["article"], cited["document_no"]) == ("Art. 35", CIRCULATE["document_no"])
+    assert (cited["article"], cited["document_no"]) == ("Art. 35", case.number("listing_decision"))
     assert consultations[1]["detail"]["sanctions"] == []

@@ -14,6 +14,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     commendations,
     consultations,
     designer,
+    documents,
     errors,
     indicators,
     meta,

@@ -146,6 +146,15 @@ class CaseRowSchema(Schema):
     updated_at = CstDateTime()
 
 
+class TaskDetailSchema(TaskSchema):
+    form_schema = fields.Dict(
+        allow_none=True, metadata={"description": "the task's form (JSON Schema), null when it has none"}
+    )
+    values = fields.Dict(
+        metadata={"description": "what the form is prefilled with (e.g. a drafted document), its fields only"}
+    )
+
+
 class CompletionSchema(Schema):
     case = fields.Nested(CaseRowSchema)
     next_tasks = fields.List(
@@ -287,3 +296,59 @@ class MigrationPlanSchema(Schema):
 class MigrationResultSchema(Schema):
     dry_run = fields.Boolean()
     results = fields.List(fields.Nested(MigrationPlanSchema))
+
+
+class DeliverySchema(Schema):
+    unit_code = fields.String()
+    role = fields.String(metadata={"description": "main (主送) or copy (抄送)"})
+    delivered_at = CstDateTime()
+    received_at = CstDateTime(allow_none=True, metadata={"description": "签收; null until received"})
+    received_by = fields.String(allow_none=True)
+
+
+class DocumentLinksSchema(Schema):
+    html = fields.String()
+    docx = fields.String()
+    pdf = fields.String(metadata={"description": "redirects to the HTML page when LibreOffice is missing"})
+
+
+class DocumentSchema(Schema):
+    """An issued 公文 (GB/T 9704-2012); ``sha256`` is the frozen .docx's."""
+
+    COLUMNS = (
+        "id",
+        "instance_id",
+        "unit_code",
+        "kind",
+        "article",
+        "number",
+        "title",
+        "main_recipients",
+        "copied_to",
+        "issuer",
+        "doc_date",
+        "issued_at",
+        "issued_by",
+        "sha256",
+    )
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    unit_code = fields.String()
+    kind = fields.String()
+    kind_label = fields.String()
+    article = fields.String()
+    number = fields.String(metadata={"description": "发文字号, e.g. 宛综治办〔2026〕7号"})
+    title = fields.String()
+    main_recipients = fields.List(fields.String())
+    copied_to = fields.List(fields.String())
+    issuer = fields.String()
+    doc_date = fields.String(metadata={"description": "成文日期, YYYY-MM-DD (a calendar date in Nanyang)"})
+    issued_at = CstDateTime()
+    issued_by = fields.String()
+    sha256 = fields.String()
+    links = fields.Nested(DocumentLinksSchema)
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class ReceiptSchema(Schema):
+    unit_code = fields.String(required=True, validate=validate.Length(min=1, max=40))

@@ -17,6 +17,7 @@ from app.api.schemas import (
     CompleteTaskSchema,
     CompletionSchema,
     SendBackSchema,
+    TaskDetailSchema,
     TaskPageSchema,
     TaskQuerySchema,
     TaskSchema,
@@ -30,6 +31,7 @@ from app.inbox import services
 from app.runtime import engine
 from workflows.engine.inbox import COLOURS, deadline_status, visible_tasks
 from workflows.engine.models import Task
+from workflows.engine.reading import form_schema, form_values
 
 
 def _with_status(task: Task, now: Any) -> dict[str, Any]:
@@ -70,6 +72,25 @@ def list_tasks() -> ResponseReturnValue:
             "total": total,
             "page": args["page"],
             "per_page": args["per_page"],
+        }
+    )
+
+
+@bp.get("/tasks/<task_id>")
+@doc(
+    "One task the caller may work or read: its form and the values the form is prefilled with",
+    response=TaskDetailSchema,
+    errors=(403, 404),
+)
+@login_required
+def get_task(task_id: str) -> ResponseReturnValue:
+    eng = engine()
+    task = services.readable_task(eng, current_actor(), task_id)
+    return TaskDetailSchema().dump(
+        {
+            **_with_status(task, eng.now()),
+            "form_schema": form_schema(eng, task.instance.version_id, task.form),
+            "values": form_values(eng, task),
         }
     )
 

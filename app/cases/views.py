@@ -32,6 +32,7 @@ from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.engine.models import DefinitionFile, ProcessInstance
 from workflows.engine.reading import element_states, start_form
 from workflows.regulation.accountability import CASE_PROCESS
+from workflows.regulation.document_reading import documents_of
 from workflows.regulation.intake import competent_office, office_name, receiving_office
 from workflows.regulation.roles import org_of
 
@@ -237,7 +238,10 @@ def case_page(case_id: int) -> ResponseReturnValue:
         abort(404 if exc.code == "not_found" else 403)
     detail = case_detail(eng, inst)
     diagrams = _diagram_files(inst, element_states(eng, inst))
-    return render_template("cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=org_of(eng))
+    documents = documents_of(db.session(), [inst.id])
+    return render_template(
+        "cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=org_of(eng), documents=documents
+    )
 
 
 @bp.get("/<int:case_id>/diagram/<path:path>")

@@ -25,9 +25,10 @@ from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized, NotFound
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.reading import element_documentation, form_schema
+from workflows.engine.reading import element_documentation, form_schema, task_data
 from workflows.regulation.access import can_work
 from workflows.regulation.annual_context import task_context
+from workflows.regulation.document_reading import preview_of_draft
 from workflows.regulation.roles import org_of
 
 bp = Blueprint("inbox", __name__)
@@ -119,18 +120,14 @@ def _render_task(
         status=_status(task, eng.now()),
         org=org_of(eng),
         reference=task_context(db.session(), task, known),
+        draft=preview_of_draft(db.session(), known) if known.get("doc_organ") else None,
+        draft_info=known if known.get("doc_organ") else {},
     ), status
 
 
 def _current_data(eng: Any, inst: ProcessInstance, task: Task) -> dict[str, Any]:
     """Prefill a form with what the case already knows (e.g. the report when registering it)."""
-    if task.state != "ready":
-        return {}
-    wf = eng.workflow(inst)
-    from uuid import UUID
-
-    spiff_task = wf.get_task_from_id(UUID(task.id))
-    return dict(spiff_task.data) if spiff_task is not None else {}
+    return task_data(eng, inst, task.id) if task.state == "ready" else {}
 
 
 @bp.get("/tasks/<task_id>")

@@ -33,3 +33,11 @@ def can_read(session: Session, org: OrgTree, actor: Actor, inst: ProcessInstance
         return False
     roles = session.execute(select(Task.role, Task.org_code).where(Task.instance_id == inst.id).distinct())
     return any(actor.holds(role, org_code) for role, org_code in roles)
+
+
+def can_read_document(
+    session: Session, org: OrgTree, actor: Actor, inst: ProcessInstance, addressed: set[str]
+) -> bool:
+    """Reads the case, or works at a unit the document was sent to (an addressee reads what it receives,
+    not the case's deliberations)."""
+    return bool(addressed & {code for _, code in actor.grants}) or can_read(session, org, actor, inst)

@@ -39,6 +39,7 @@ from workflows.engine.records import Record
 from workflows.regulation.accountability import active_sanctions
 from workflows.regulation.annual_models import AssessmentResult
 from workflows.regulation.cadre_record import add_entry
+from workflows.regulation.document_models import latest_document
 from workflows.regulation.models import Sanction
 from workflows.regulation.people import Person, Post, in_post_on
 from workflows.regulation.roles import org_of
@@ -195,19 +196,35 @@ def _person_id(session: Session, name: str, unit_code: str, on: date) -> int | N
     return ids[0] if len(ids) == 1 else None
 
 
-def _decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
-    """Art. 27, 28, 22: store the awards and allocations with the decision; each award into the records."""
-    session = engine.session
+def _excluded(engine: Engine, rec: Record) -> frozenset[int]:
+    """The committee's decision, before its document is drafted: the nominations it names as not approved
+    exist, and no unit listed or vetoed is commended (Art. 35 para 4, Art. 37)."""
     detail = rec.detail
-    year = int(detail["year"])
     nominations = list(detail.get("nominations") or [])
     excluded = frozenset(int(n["index"]) for n in detail.get("not_approved") or [])
     bad = sorted(i for i in excluded if i >= len(nominations))
     if bad:
         raise FormInvalid({"not_approved": [f"建议名单没有序号 {bad[0]}"]})
-    _check(session, nominations, year, excluded)
-    document_no = str(detail["document_no"])
-    published_on = date.fromisoformat(str(detail["published_on"]))
+    _check(engine.session, nominations, int(detail["year"]), excluded)
+    return excluded
+
+
+def _checked(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    _excluded(engine, rec)
+
+
+def _decided(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
+    """Art. 27, 28, 22: store the awards and allocations with the issued decision's number and date (the
+    表彰决定 the document_issue step froze just before); each award into the records."""
+    session = engine.session
+    detail = rec.detail
+    year = int(detail["year"])
+    nominations = list(detail.get("nominations") or [])
+    excluded = _excluded(engine, rec)
+    decision = latest_document(session, inst.id, "commendation_decision")
+    if decision is None:
+        raise FormInvalid({"": ["表彰决定尚未印发"]})
+    document_no, published_on = decision.number, decision.doc_date
     for i, n in enumerate(nominations):
         if i in excluded:
             continue
@@ -311,6 +328,7 @@ def commendations(session: Session, committees: list[str]) -> list[ProcessInstan
 
 COMMENDATION_HANDLERS: dict[str, Handler] = {
     "commendation_nominated": _nominated,
+    "commendation_checked": _checked,
     "commendation_decided": _decided,
     "priority_promotion_recommended": _recommended,
 }

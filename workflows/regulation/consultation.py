@@ -42,6 +42,7 @@ from workflows.engine.reading import start_form
 from workflows.engine.records import Record
 from workflows.regulation.accountability import active_sanctions
 from workflows.regulation.cadre_record import add_entry
+from workflows.regulation.document_reading import decision_number
 from workflows.regulation.models import Sanction
 from workflows.regulation.people import Person
 from workflows.regulation.roles import OrgTree, org_of
@@ -63,20 +64,13 @@ READER_ROLES = frozenset(
 )
 
 
+SANCTION_DOCUMENTS = {"listing": "listing_decision", "veto": "veto_decision"}
+
+
 # -- the sanction check ---------------------------------------------------------------------------------
 def _decision_no(session: Session, row: Sanction) -> str | None:
-    """The decision's document number: the last one a step of the imposing instance recorded (the listing
-    decision is circulated after it takes effect, so later steps count too)."""
-    events = session.scalars(
-        select(InstanceEvent)
-        .where(InstanceEvent.instance_id == row.instance_id, InstanceEvent.kind == "task_completed")
-        .order_by(InstanceEvent.at.desc(), InstanceEvent.id.desc())
-    )
-    for event in events:
-        number = ((event.detail or {}).get("data") or {}).get("document_no")
-        if number:
-            return str(number)
-    return None
+    """The number of the document that issued the sanction's decision (挂牌督办决定书, 一票否决决定)."""
+    return decision_number(session, row.instance_id, SANCTION_DOCUMENTS.get(row.kind, ""))
 
 
 def sanctions_in_force(session: Session, unit_code: str, at: datetime) -> list[dict[str, Any]]:

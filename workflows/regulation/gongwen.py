@@ -50,7 +50,7 @@ TYPE_WIDTH = Mm(156).pt  # the type area's width in points (28 characters of 3�
 _Date = date  # the dataclass below has a field named ``date``
 
 NUMBER_PATTERN = re.compile(r"^\S+〔\d{4}〕[1-9]\d*号$")
-_HEADINGS = (  # (pattern, font) for the levels 一、 / （一） / 1. / （1）
+HEADINGS = (  # (pattern, font) for the levels 一、 / （一） / 1. / （1）
     (re.compile(r"^[一二三四五六七八九十]+、"), HEITI),
     (re.compile(r"^（[一二三四五六七八九十]+）"), KAITI),
     (re.compile(r"^\d+[.．]"), FANGSONG),
@@ -135,7 +135,7 @@ def _character_spacing(run: Run, points: float) -> None:
     spacing.set(qn("w:val"), str(round(points * 20)))
 
 
-def _paragraph(
+def add_line(
     document: Document,
     text: str = "",
     *,
@@ -157,12 +157,12 @@ def _paragraph(
     return paragraph
 
 
-def _blank(document: Document, lines: int = 1) -> None:
+def add_blank(document: Document, lines: int = 1) -> None:
     for _ in range(lines):
-        _paragraph(document)
+        add_line(document)
 
 
-def _indent_first_line(paragraph: Paragraph, chars: int = 2, size: float = SIZE_3) -> None:
+def indent_first_line(paragraph: Paragraph, chars: int = 2, size: float = SIZE_3) -> None:
     paragraph.paragraph_format.first_line_indent = Pt(chars * size)
     ind = paragraph._p.get_or_add_pPr().find(qn("w:ind"))
     if ind is not None:
@@ -206,7 +206,7 @@ def _width(text: str, size: float = SIZE_3) -> float:
     return sum(size / 2 if ord(ch) < 0x2000 else size for ch in text)
 
 
-def _page_setup(document: Document) -> None:
+def page_setup(document: Document) -> None:
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -234,37 +234,37 @@ def _page_setup(document: Document) -> None:
 def _head(document: Document, doc: Gongwen) -> None:
     """版头: red organ mark (35 mm below the type area's top), 发文字号 two lines lower, the red rule."""
     size = min(36.0, float(int(TYPE_WIDTH / max(len(doc.organ_mark), 1))))  # never wider than the type area
-    mark = _paragraph(
+    mark = add_line(
         document, doc.organ_mark, font=XIAOBIAOSONG, size=size, align=WD_ALIGN_PARAGRAPH.CENTER, color=RED
     )
     mark.paragraph_format.line_spacing = Pt(max(LINE_PITCH, size * 1.3))
     mark.paragraph_format.space_before = Mm(35)
-    _blank(document, 2)
-    number = _paragraph(document, doc.number, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add_blank(document, 2)
+    number = add_line(document, doc.number, align=WD_ALIGN_PARAGRAPH.CENTER)
     _border(number, "bottom", size_eighths=12, color="FF0000", space=11)  # 4 mm below: the red rule
 
 
 def _main(document: Document, doc: Gongwen) -> None:
     """主体: title, 主送, body with headings, 附件说明, issuer and 成文日期."""
-    _blank(document, 2)
-    _paragraph(document, doc.title, font=XIAOBIAOSONG, size=SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER)
-    _blank(document)
+    add_blank(document, 2)
+    add_line(document, doc.title, font=XIAOBIAOSONG, size=SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER)
+    add_blank(document)
     recipients = "、".join(name.strip() for name in doc.main_recipients if name.strip())
-    _paragraph(document, f"{recipients}：")
+    add_line(document, f"{recipients}：")
     for text in (para.strip() for para in doc.body):
         if text:
             _body_paragraph(document, text)
     if doc.attachments:
-        _blank(document)
+        add_blank(document)
         _attachments(document, doc.attachments)
-    _blank(document)
+    add_blank(document)
     _signature(document, doc.issuer, chinese_date(doc.date))
 
 
 def _body_paragraph(document: Document, text: str) -> None:
-    paragraph = _paragraph(document)
-    _indent_first_line(paragraph)
-    for pattern, font in _HEADINGS:
+    paragraph = add_line(document)
+    indent_first_line(paragraph)
+    for pattern, font in HEADINGS:
         if pattern.match(text):
             # The heading runs to its first full stop; what follows in the same paragraph is body text.
             head, stop, rest = text.partition("。")
@@ -278,13 +278,13 @@ def _body_paragraph(document: Document, text: str) -> None:
 def _attachments(document: Document, names: Sequence[str]) -> None:
     """``附件：名称``, or numbered ``附件：1.名称`` with later names aligned under the first one."""
     if len(names) == 1:
-        _indent_first_line(_paragraph(document, f"附件：{names[0]}"))
+        indent_first_line(add_line(document, f"附件：{names[0]}"))
         return
     for index, name in enumerate(names, start=1):
         if index == 1:
-            _indent_first_line(_paragraph(document, f"附件：1.{name}"))
+            indent_first_line(add_line(document, f"附件：1.{name}"))
         else:
-            paragraph = _paragraph(document, f"{index}.{name}")
+            paragraph = add_line(document, f"{index}.{name}")
             paragraph.paragraph_format.left_indent = Pt(5 * SIZE_3)  # under the first name, after 附件：
 
 
@@ -298,22 +298,22 @@ def _signature(document: Document, issuer: str, day: str) -> None:
         issuer_right = 2 * SIZE_3
         date_right = issuer_right + (issuer_w - date_w) / 2
     for text, right in ((issuer, issuer_right), (day, date_right)):
-        paragraph = _paragraph(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        paragraph = add_line(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
         paragraph.paragraph_format.right_indent = Pt(right)
 
 
 def _colophon(document: Document, doc: Gongwen) -> None:
     """版记: 抄送 and 印发机关 + 印发日期 in 4号 仿宋, between a thick first/last rule and a thin one."""
-    _blank(document)
+    add_blank(document)
     thick, thin = 8, 4  # eighths of a point: ~0.35 mm and ~0.25 mm
     if doc.copied_to:
         names = "，".join(name.strip() for name in doc.copied_to)
-        copied = _paragraph(document, f"抄送：{names}。", size=SIZE_4)
+        copied = add_line(document, f"抄送：{names}。", size=SIZE_4)
         copied.paragraph_format.left_indent = copied.paragraph_format.right_indent = Pt(SIZE_4)
         _border(copied, "top", size_eighths=thick)
         _border(copied, "bottom", size_eighths=thin)
     printed = chinese_date(doc.print_date or doc.date)
-    line = _paragraph(document, size=SIZE_4)
+    line = add_line(document, size=SIZE_4)
     fmt = line.paragraph_format
     fmt.left_indent = fmt.right_indent = Pt(SIZE_4)
     fmt.tab_stops.add_tab_stop(Pt(TYPE_WIDTH - SIZE_4), WD_TAB_ALIGNMENT.RIGHT)  # from the margin
@@ -323,7 +323,7 @@ def _colophon(document: Document, doc: Gongwen) -> None:
     _border(line, "bottom", size_eighths=thick)
 
 
-def _page_numbers(document: Document) -> None:
+def page_numbers(document: Document) -> None:
     """``— 1 —`` in 4号 宋体: odd pages 1 character from the right, even pages 1 character from the left."""
     document.settings.odd_and_even_pages_header_footer = True
     section = document.sections[0]
@@ -361,14 +361,14 @@ def render_docx(doc: Gongwen, *, today: date) -> bytes:
     """The 公文 as a .docx file (GB/T 9704-2012). ``today`` (the caller's clock) refuses future dates."""
     doc.validate(today)
     document = docx.Document()
-    _page_setup(document)
+    page_setup(document)
     body = document.element.body
     for paragraph in list(body.iterchildren(qn("w:p"))):  # the template's empty paragraph, if any
         body.remove(paragraph)
     _head(document, doc)
     _main(document, doc)
     _colophon(document, doc)
-    _page_numbers(document)
+    page_numbers(document)
     document.core_properties.title, document.core_properties.author = doc.title, doc.issuer
     out = BytesIO()
     document.save(out)

@@ -6,7 +6,8 @@ record can never disagree with them —
 * the year's grade: ``assessment_result`` (Art. 19, 20), source the assessment (the cycle instance);
 * notification, interview, listing, veto: the accountability cases of the unit (``process_instance``
   ``accountability_case``), their ``level_entered`` events (the decision's date), the number of the document
-  that circulated the decision (the ``circulate_<level>`` task), and for a listing the ``sanction`` rows (from
+  that issued the decision (``issued_document``: 通报, 约谈情况通报, 挂牌督办决定书,
+  一票否决决定), and for a listing the ``sanction`` rows (from
   listing to delisting, Art. 35) — source the case's business key;
 * personal measures (Art. 32, 39): the ``personal_measure`` rows naming the cadre, with each authority's
   decision and document.
@@ -28,6 +29,7 @@ from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import InstanceEvent, ProcessInstance
 from workflows.regulation.accountability import CASE_PROCESS
 from workflows.regulation.annual_models import AssessmentResult
+from workflows.regulation.document_reading import documents_of
 from workflows.regulation.models import Sanction
 from workflows.regulation.personal_measures import DECISIONS, MEASURES, PersonalMeasure
 
@@ -48,6 +50,15 @@ ENTRY_KEYS = (
     "text",
     "detail",
 )
+
+
+# The document that issued each level's decision (the first one per case and level is cited).
+DECISION_DOCUMENTS = {
+    "notification": "notification",
+    "interview_report": "interview",
+    "listing_decision": "listing",
+    "veto_decision": "veto",
+}
 
 
 def _day(value: Any) -> date | None:
@@ -137,20 +148,15 @@ def case_entries(session: Session, unit_codes: Iterable[str]) -> list[dict[str, 
         select(InstanceEvent)
         .where(
             InstanceEvent.instance_id.in_(list(cases)),
-            InstanceEvent.kind.in_(("level_entered", "task_completed")),
+            InstanceEvent.kind == "level_entered",
         )
         .order_by(InstanceEvent.id)
     )
     documents: dict[tuple[int, str], str] = {}
-    entered: list[InstanceEvent] = []
-    for event in events:
-        if event.kind == "level_entered":
-            entered.append(event)
-        elif (event.element_id or "").startswith("circulate_"):
-            data = (event.detail or {}).get("data") or {}
-            if data.get("document_no"):
-                level = (event.element_id or "").removeprefix("circulate_")
-                documents.setdefault((event.instance_id, level), str(data["document_no"]))
+    for doc in documents_of(session, list(cases)):
+        if doc.kind in DECISION_DOCUMENTS:
+            documents.setdefault((doc.instance_id, DECISION_DOCUMENTS[doc.kind]), doc.number)
+    entered = list(events)
     listings = session.scalars(
         select(Sanction).where(Sanction.instance_id.in_(list(cases))).order_by(Sanction.start_at)
     )

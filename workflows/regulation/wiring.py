@@ -18,11 +18,13 @@ from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation import (  # noqa: F401  (tables into the metadata)
     cadre_record,  # record_entry, Art. 22
     doc_numbers,  # issuing organs and document numbers (文号), issue 13
+    document_models,  # issued documents and their deliveries (公文)
 )
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
 from workflows.regulation.commendation import COMMENDATION_HANDLERS
 from workflows.regulation.consultation import CONSULTATION_HANDLERS, consultation_helpers
+from workflows.regulation.documents import DOCUMENT_HANDLERS, document_helpers
 from workflows.regulation.helpers import organisation_helpers
 from workflows.regulation.indicator_grading import indicator_helpers
 from workflows.regulation.inspections import INSPECTION_HANDLERS
@@ -31,6 +33,7 @@ from workflows.regulation.meetings import MEETING_HANDLERS
 from workflows.regulation.personal_measures import PERSONAL_MEASURE_HANDLERS
 from workflows.regulation.rectification import RECTIFICATION_HANDLERS
 from workflows.regulation.roles import OrgTree, load_org
+from workflows.regulation.target_letter import TARGET_LETTER_HANDLERS
 
 
 def regulation_parts(org: OrgTree, session: Session | None = None) -> EngineParts:
@@ -49,8 +52,15 @@ def regulation_parts(org: OrgTree, session: Session | None = None) -> EnginePart
             **RECTIFICATION_HANDLERS,
             **COMMENDATION_HANDLERS,
             **CONSULTATION_HANDLERS,  # Art. 23 (O23.1), the sanction rule of Art. 35 para 4
+            **DOCUMENT_HANDLERS,  # 公文 drafted, issued (numbered, frozen, delivered), received
+            **TARGET_LETTER_HANDLERS,  # the signed 目标管理责任书, frozen (Art. 13)
         },
-        helpers={**organisation_helpers(org), **indicator_helpers(session), **consultation_helpers(session)},
+        helpers={
+            **organisation_helpers(org),
+            **indicator_helpers(session),
+            **consultation_helpers(session),
+            **document_helpers(org, session),
+        },
     )
 
 

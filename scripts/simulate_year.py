@@ -425,6 +425,25 @@ def measure_wide_step(
     units = [("999900", "测试市", "city", None)]
     units += [(f"W{i:03d}", f"市直单位{i:03d}", "city_direct", "999900") for i in range(width)]
     sim.load_org(units)
+    with sim.factory() as s:  # its committee and office issue documents (a signed letter is frozen)
+        load_issuing_organs(
+            s,
+            [
+                {
+                    "code": f"999900-{kind}",
+                    "org_code": "999900",
+                    "kind": kind,
+                    "name": f"测试市社会治安综合治理{name}",
+                    "short_mark": f"测{mark}",
+                    "organ_mark": f"测试市社会治安综合治理{name}文件",
+                }
+                for kind, name, mark in (
+                    ("office", "委员会办公室", "综治办"),
+                    ("committee", "委员会", "综治委"),
+                )
+            ],
+        )
+        s.commit()
     sim.deploy()
     print(f"\nwide step: a city with {width} city-direct units")
     with sim.factory() as s:

@@ -20,7 +20,7 @@ import docx
 import pytest
 from docx.oxml.ns import qn
 from flask import Flask
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +34,7 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
-from workflows.regulation.doc_numbers import DocumentNumber
+from workflows.regulation.doc_numbers import DocumentNumber, IssuingOrgan
 from workflows.regulation.document_addressing import distribution
 from workflows.regulation.document_models import DocumentDelivery, IssuedDocument
 from workflows.regulation.document_texts import KINDS
@@ -306,6 +306,23 @@ def test_a_signed_target_letter_is_frozen_with_the_years_targets_and_indicators(
     assert any(line.startswith("1.") and "权重" in line and "满分" in line for line in lines)  # Art. 19's set
     assert "负责人（签字）：张三" in lines and "2026年1月20日" in lines
     assert hashlib.sha256(doc.docx).hexdigest() == doc.sha256
+
+
+def test_a_letter_signed_where_no_issuing_organ_is_configured_is_signed_and_the_file_says_why(
+    year: Any,
+) -> None:
+    from tests.test_annual_cycle import SIGN, YEAR
+
+    with year.factory() as s:
+        s.execute(delete(IssuingOrgan).where(IssuingOrgan.org_code == CITY))
+        s.commit()
+    city = year.start()
+    year.letters_issued(city)
+    year.at(YEAR, 1, 20, 10, 0)
+    letter = year.letter(WANCHENG).id
+    year.do(letter, "sign_letter", SIGN)
+    [why] = year.events(letter, "letter_not_frozen")
+    assert "no issuing organ" in why["reason"] and year.events(letter, "letter_signed")
 
 
 # -- pages (last: the demo app's module-scoped database outlives the tests above) --------------------

@@ -24,7 +24,7 @@ from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
 from workflows.engine.records import Record
-from workflows.regulation.document_addressing import leadership_of
+from workflows.regulation.document_addressing import DraftError, leadership_of
 from workflows.regulation.document_models import DocumentDelivery, IssuedDocument
 from workflows.regulation.documents import organ_for
 from workflows.regulation.gongwen import (
@@ -133,7 +133,13 @@ def _frozen(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     detail, today = rec.detail, clock.now().astimezone(CST).date()
     year = int(str(detail["year"]))
     upper = org.upper(inst.unit_code)
-    organ = organ_for(session, org, upper, "committee")
+    try:
+        organ = organ_for(session, org, upper, "committee")
+    except DraftError as exc:  # missing data must not refuse the unit's signature: say so in the file
+        engine.event(
+            inst, engine.acting, "letter_not_frozen", detail={"reason": str(exc), "article": ARTICLE}
+        )
+        return
     indicator_set = find_set(session, year, upper)
     indicators = [
         (i.name, i.weight, i.max_score)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import auth, cli, i18n, labels, runtime, scheduler, web
+from app import auth, cli, errors, i18n, labels, runtime, scheduler, web
 from app.config import build_config
 from app.extensions import csrf, db, migrate
 
@@ -56,5 +56,6 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.api import errors as api_errors
 
     api_errors.init_app(app)
+    errors.init_app(app)  # JSON under /api/, a page in the reader's language elsewhere (404, 405, 413, 500…)
     scheduler.init_app(app)
     return app

@@ -57,7 +57,7 @@ EVENTS = {
     "sent_back": _l("驳回"),
     "transferred": _l("转办"),
     "urged": _l("催办"),
-    "comment": _l("审批意见"),
+    "comment": _l("办理意见"),
     "attachment": _l("附件"),
     "personal_measure": _l("个人责任处理结果"),
     "personal_measures_proposed": _l("提出追究个人责任"),
@@ -77,6 +77,60 @@ EVENTS = {
     "deadlines_recomputed": _l("期限重算"),
     "task_unassigned": _l("无人办理，已提醒综治办"),
     "task_released": _l("职务变动，任务退回岗位"),
+    "assessment_reported": _l("考核结果已报告"),
+    "commendation_checked": _l("核对表彰决定"),
+    "commendation_closed": _l("表彰办结"),
+    "commendation_decided": _l("表彰决定生效"),
+    "commendation_nominated": _l("提出表彰建议名单"),
+    "commendation_opened": _l("开始评选"),
+    "consultation_answered": _l("答复征求意见"),
+    "consultation_requested": _l("收到征求意见函"),
+    "cycle_closed": _l("年度工作结束"),
+    "cycle_stage": _l("年度工作进展"),
+    "cycle_started": _l("年度工作开始"),
+    "document_drafted": _l("公文草稿核对无误"),
+    "document_frozen": _l("公文印发，文件冻结"),
+    "document_issued": _l("公文签发"),
+    "document_received": _l("签收公文"),
+    "duty_done": _l("职责事项完成"),
+    "duty_overdue": _l("职责事项逾期"),
+    "finding": _l("督查发现问题"),
+    "grade_decided": _l("确定考核等次"),
+    "indicators_frozen": _l("考核指标冻结"),
+    "inspection_done": _l("督查结束"),
+    "inspection_finding": _l("督查发现问题"),
+    "inspection_planned": _l("督查方案确定"),
+    "inspection_started": _l("督查开始"),
+    "letter_amendment_requested": _l("提出责任书修改意见"),
+    "letter_frozen": _l("责任书签订存档"),
+    "letter_not_frozen": _l("责任书未能存档"),
+    "letter_opened": _l("责任书送达"),
+    "letter_overdue": _l("责任书逾期未签"),
+    "letter_revised": _l("责任书修改后重新送达"),
+    "letter_signed": _l("责任书签订"),
+    "letters_issued": _l("下达责任书"),
+    "meeting_convened": _l("召开会议"),
+    "meeting_recorded": _l("会议记录"),
+    "personal_measure_concluded": _l("个人责任追究办结"),
+    "personal_measure_decided": _l("个人责任处理决定"),
+    "personal_measure_referred": _l("移送个人责任追究"),
+    "priority_promotion_recommended": _l("建议优先提拔使用"),
+    "rectification_items": _l("形成整改事项"),
+    "report_filed": _l("报送报告"),
+    "report_received": _l("收到报告"),
+    "report_referred": _l("转办报告"),
+    "task_alert": _l("任务提醒"),
+}
+
+# Sub-roles a task may need (the joint meeting's departments, a unit's party or government leader).
+QUALIFIERS = {
+    "governance": (_l("综治"), "governance"),
+    "discipline": (_l("纪检"), "discipline"),
+    "organization": (_l("组织"), "organisation"),
+    "personnel": (_l("人事"), "personnel"),
+    "supervision": (_l("监察"), "supervision"),
+    "party": (_l("党委"), "party"),
+    "government": (_l("政府"), "government"),
 }
 ROLES_EN = {
     "office_director": "Office director",
@@ -113,7 +167,9 @@ def outcome_label(code: str | None) -> str:
 
 
 def event_label(code: str) -> str:
-    return str(EVENTS.get(code, code))
+    """A working-file entry's kind as the office names it; an unknown kind (a designer's own record) reads
+    as a generic 办理记录 rather than its machine name."""
+    return str(EVENTS.get(code, _("办理记录")))
 
 
 def role_label(role: str) -> str:
@@ -121,7 +177,10 @@ def role_label(role: str) -> str:
 
     base, _sep, qualifier = role.partition("/")
     label = ROLES_EN.get(base, base) if is_english() else ROLES.get(base, base)
-    return f"{label} ({qualifier})" if qualifier else label
+    if not qualifier:
+        return label
+    zh, en = QUALIFIERS.get(qualifier, (qualifier, qualifier))
+    return f"{label} ({en})" if is_english() else f"{label}（{zh}）"
 
 
 def cst(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -141,23 +200,35 @@ def countdown(due: datetime | None) -> str:
     return _("还剩 %(n)s 天", n=days) if days else _("今日到期")
 
 
-_CITED = re.compile(r"Art\.\s*(\d+(?:\(\d+\))?)")
+_NUMBER = r"\d+(?:\(\d+\))?"
+_CITATION = re.compile(
+    rf"Art\.\s*({_NUMBER}(?:\s*,\s*{_NUMBER})*)(?:\s*[–-]\s*(\d+))?((?:\s*,\s*{_NUMBER})*)"
+    r"(?:\s*\((?:O\d+\.\d+[,，、\s]*)+\))?"
+)
+_IDS = re.compile(r"\s*\((?:O\d+\.\d+[,，、\s]*)+\)")
 
 
-def article_label(cited: str | None) -> str:
-    """ "Art. 33 (O33.1)" as an official writes it, 第三十三条 (obligation ids are for machines); in English
-    the article alone, "Art. 33"."""
-    articles = list(dict.fromkeys(_CITED.findall(cited or "")))
-    if not articles:
-        return cited or ""
-    if is_english():
-        return ", ".join(f"Art. {a}" for a in articles)
-    return "、".join(article_zh(a) for a in articles)
+def cited_text(text: str | None) -> str:
+    """Free text that cites articles the machine way ("Art. 33 (O33.1): …", a form's description) as an
+    official reads it: 第三十三条; obligation ids dropped. English keeps "Art. 33"."""
+
+    def one(match: re.Match[str]) -> str:
+        numbers = [n.strip() for n in match[1].split(",")]
+        upto, more = match[2], [n.strip() for n in (match[3] or "").split(",") if n.strip()]
+        if is_english():
+            return (
+                "Art. " + ", ".join(numbers) + (f"–{upto}" if upto else "") + "".join(f", {n}" for n in more)
+            )
+        head = "、".join(article_zh(n) for n in numbers) + (f"至{article_zh(upto)}" if upto else "")
+        return "、".join([head, *(article_zh(n) for n in more)])
+
+    return _IDS.sub("", _CITATION.sub(one, text or ""))
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["cst"] = cst
-    app.jinja_env.filters["article_zh"] = article_label
+    app.jinja_env.filters["article_zh"] = cited_text  # a citation alone (a task's article) or within text
+    app.jinja_env.filters["cited"] = cited_text
     app.jinja_env.globals.update(
         level_label=level_label,
         status_label=status_label,

@@ -68,11 +68,16 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "measure_basis": ("string", False),
         "application_window_days": ("integer", False),  # after the period; 10 working days unless set
     },
-    "level_approval": {
+    "level_approval": {"approved": ("boolean", True), "opinion": ("string", True)},
+    "notification_approval": {  # Art. 33: the committee may interview (必要时由综治委进行约谈)
+        "approved": ("boolean", True),
+        "opinion": ("string", True),
+        "committee_interview": ("boolean", False),
+    },
+    "interview_approval": {  # Art. 34: the office director interviews unless the committee's leaders do
         "approved": ("boolean", True),
         "opinion": ("string", True),
         "interviewer": ("string", False),
-        "committee_interview": ("boolean", False),
     },
     "document_draft": {
         "doc_title": ("string", True),
@@ -206,7 +211,7 @@ ENUMS = {
     ("intake_register", "source"): ["member_unit", "other_unit", "individual", "assessment", "inspection"],
     ("case_report", "source"): ["member_unit", "other_unit", "individual", "assessment", "inspection"],
     ("intake_verify", "severity"): ["ordinary", "serious", "especially_serious", "especially_serious_veto"],
-    ("level_approval", "interviewer"): ["office_director", "committee_director"],
+    ("interview_approval", "interviewer"): ["office_director", "committee_director"],
     ("joint_opinion", "department_opinion"): ["agree", "disagree", "abstain"],
     ("consultation_request", "purpose"): ["pre_appointment", "promotion", "award"],
     ("consultation_answer", "answer"): ["agree", "disagree", "defer"],
@@ -375,12 +380,9 @@ VALID: dict[str, dict[str, Any]] = {
         "mitigate": False,
         "reason": "经核实，该街道连续发生多起入室盗窃案件，且瞒报案件数量，危害严重。",
     },
-    "level_approval": {
-        "approved": True,
-        "opinion": "同意",
-        "interviewer": "office_director",
-        "committee_interview": False,
-    },
+    "level_approval": {"approved": True, "opinion": "同意挂牌督办"},
+    "notification_approval": {"approved": True, "opinion": "同意通报", "committee_interview": False},
+    "interview_approval": {"approved": True, "opinion": "同意约谈", "interviewer": "committee_director"},
     "progress_report": {
         "progress": "已开展专项整治行动，破获入室盗窃案件5起。",
         "apply_now": False,
@@ -409,7 +411,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("level_approval", {"approved": None}, "approved"),
     ("level_approval", {"opinion": None}, "opinion"),
     ("level_approval", {"opinion": ""}, "opinion"),
-    ("level_approval", {"interviewer": "mayor"}, "interviewer"),
+    ("interview_approval", {"interviewer": "mayor"}, "interviewer"),
     ("level_approval", {"level": "listing"}, "level"),
     ("progress_report", {"apply_now": None}, "apply_now"),
     ("progress_report", {"progress": "无"}, "progress"),

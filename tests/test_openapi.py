@@ -146,7 +146,7 @@ def test_completion_documents_case_and_next_tasks(document: dict[str, Any]) -> N
     assert completion["case"]["$ref"] == "#/components/schemas/CaseRow"
     assert completion["next_tasks"]["items"]["$ref"] == "#/components/schemas/Task"
     body = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert set(resolve(document, body["$ref"])["properties"]) == {"data", "comment"}
+    assert set(resolve(document, body["$ref"])["properties"]) == {"data", "comment", "internal"}
     assert {"403", "404", "409", "422"} <= set(operation["responses"])
     assert operation["responses"]["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"

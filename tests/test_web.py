@@ -104,7 +104,7 @@ def test_task_form_error_then_success_and_inbox(app: Flask) -> None:
     assert register.id in inbox and "登记书面反映" in inbox
     page = client.get(f"/tasks/{register.id}").get_data(as_text=True)
     assert 'name="facts"' in page and "辖区内阶段性刑事治安案件多发" in page  # prefilled from the report
-    assert "Art. 38" in page  # legal basis
+    assert "第三十八条" in page  # legal basis, as the regulation says it
     bad = client.post(
         f"/tasks/{register.id}",
         data={

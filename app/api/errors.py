@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 
 from app.api import bp
+from app.errors import error_page
 from app.extensions import db
 from workflows.engine.errors import (
     Conflict,
@@ -62,4 +63,4 @@ def init_app(app: Flask) -> None:
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
         if request.path.startswith("/api/"):
             return error_response("csrf_failed", f"{exc.description} (send the X-CSRFToken header)", 400)
-        return exc
+        return error_page(exc, csrf=True)

@@ -75,7 +75,11 @@ class TaskPageSchema(Schema):
 class CompleteTaskSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "the form's fields"})
     comment = fields.String(
-        load_default="", validate=validate.Length(max=2000), metadata={"description": "审批意见, on file"}
+        load_default="", validate=validate.Length(max=2000), metadata={"description": "办理意见, on file"}
+    )
+    internal = fields.Boolean(
+        load_default=False,
+        metadata={"description": "the comment is internal: the supervised unit never sees it"},
     )
 
 
@@ -96,6 +100,7 @@ class UrgeSchema(Schema):
 
 class CommentSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    internal = fields.Boolean(load_default=False, metadata={"description": "hidden from the supervised unit"})
 
 
 class DeadlineSchema(Schema):
@@ -182,12 +187,12 @@ class CaseQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["running", "complete", "error"]))
     county = fields.String()
     overdue = fields.Boolean()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class TaskQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

@@ -152,7 +152,7 @@ class RectificationQuerySchema(Schema):
     county = fields.String(metadata={"description": "a county-level unit: its own and its townships' items"})
     unit_code = fields.String()
     committee_code = fields.String(metadata={"description": "the committee whose office set the items"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

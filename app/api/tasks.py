@@ -106,7 +106,9 @@ def get_task(task_id: str) -> ResponseReturnValue:
 def complete_task(task_id: str) -> ResponseReturnValue:
     body = CompleteTaskSchema().load(_body())
     eng = engine()
-    done = services.complete_task(eng, current_actor(), task_id, body["data"], body["comment"])
+    done = services.complete_task(
+        eng, current_actor(), task_id, body["data"], body["comment"], body["internal"]
+    )
     now = eng.now()
     result = {
         "case": case_row(eng, done.instance, now),
@@ -180,4 +182,5 @@ def urge_task(task_id: str) -> ResponseReturnValue:
 @doc("Comment on the task's working file", body=CommentSchema, response=TaskSchema, errors=(403, 404))
 @login_required
 def comment_task(task_id: str) -> ResponseReturnValue:
-    return _task_action(task_id, services.comment, CommentSchema().load(_body())["text"])
+    body = CommentSchema().load(_body())
+    return _task_action(task_id, services.comment, body["text"], body["internal"])

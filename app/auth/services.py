@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,3 +52,22 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     return user
+
+
+def people_named(session: Session, usernames: Iterable[str | None], at: datetime) -> dict[str, str]:
+    """How a page names who acted: the person and the post they held (张示例（宛城区综治办主任）), the
+    account's display name when it belongs to no person, 系统 for the engine's steps — never an account id."""
+    wanted = {u for u in usernames if u}
+    names: dict[str, str] = {u: _("系统") for u in wanted if u == "system"}
+    users = session.scalars(select(User).where(User.username.in_(sorted(wanted - set(names))))).all()
+    for user in users:
+        person = user.person
+        posts = [p for p in (person.posts if person else []) if p.held_on(at.date())]
+        post = posts[0].label if posts else ""
+        if person is None:
+            names[user.username] = user.display_name
+        else:
+            names[user.username] = f"{person.name}（{post}）" if post else person.name
+    for username in wanted - set(names):
+        names[username] = _("未知用户")  # an account since removed, or a test's stand-in
+    return names

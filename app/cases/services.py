@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from app.auth.services import people_named
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
 from workflows.engine.deploy.forms import validate_submission
@@ -21,6 +22,7 @@ from workflows.engine.reading import start_form
 from workflows.regulation import intake
 from workflows.regulation.access import can_read
 from workflows.regulation.accountability import CASE_PROCESS, STANDING_STEPS, next_case_key
+from workflows.regulation.dossier import Entry, dossier, is_unit_audience
 from workflows.regulation.models import Sanction
 from workflows.regulation.personal_measures import personal_measures_of
 from workflows.regulation.roles import OrgNode, org_of
@@ -213,3 +215,29 @@ def case_detail(engine: Engine, inst: ProcessInstance) -> dict[str, Any]:
 
 def unit_exists(session: Session, code: str) -> bool:
     return session.get(OrgUnit, code) is not None
+
+
+@dataclass
+class CaseFile:
+    """What a page shows of a case's file for the reader: the dossier (案卷) for their audience, the working
+    file (办理记录) unless they are the unit under supervision, and how to name people and steps."""
+
+    entries: list[Entry]
+    history: list[InstanceEvent]
+    unit_view: bool
+    names: dict[str, str]
+    steps: dict[str, str]
+
+
+def case_file(engine: Engine, actor: Actor, inst: ProcessInstance) -> CaseFile:
+    session = engine.session
+    unit_view = is_unit_audience(org_of(engine), actor, inst)
+    forms = engine.specs.get(session, inst.version_id).forms
+    entries = dossier(session, inst, forms, unit_view=unit_view)
+    events = (
+        select(InstanceEvent).where(InstanceEvent.instance_id == inst.id).order_by(InstanceEvent.id.desc())
+    )
+    history = [] if unit_view else list(session.scalars(events))
+    steps = {t.element_id: t.name for t in session.scalars(select(Task).where(Task.instance_id == inst.id))}
+    actors = {e.actor for e in entries} | {e.actor for e in history}
+    return CaseFile(entries, history, unit_view, people_named(session, actors, engine.now()), steps)

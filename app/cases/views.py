@@ -18,6 +18,7 @@ from app.auth import current_actor
 from app.cases.services import (
     CaseFilters,
     case_detail,
+    case_file,
     case_row,
     cases_query,
     get_case,
@@ -34,7 +35,7 @@ from workflows.engine.reading import element_states, start_form
 from workflows.regulation.accountability import CASE_PROCESS
 from workflows.regulation.document_reading import documents_of
 from workflows.regulation.intake import competent_office, office_name, receiving_office
-from workflows.regulation.roles import org_of
+from workflows.regulation.roles import ROLES, org_of
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -43,7 +44,7 @@ def _filters() -> CaseFilters:
     args = request.args
     overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
     try:
-        page = max(1, int(args.get("page", 1)))
+        page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
     except ValueError:
         page = 1
     level = args.get("level") or None
@@ -239,8 +240,20 @@ def case_page(case_id: int) -> ResponseReturnValue:
     detail = case_detail(eng, inst)
     diagrams = _diagram_files(inst, element_states(eng, inst))
     documents = documents_of(db.session(), [inst.id])
+    file = case_file(eng, current_actor(), inst)
+    if file.unit_view:  # the unit under supervision: the documents sent to it, not the whole file
+        sent = {e.document_id for e in file.entries if e.document_id}
+        documents = [d for d in documents if d.id in sent]
     return render_template(
-        "cases/case.html", case=detail, inst=inst, diagrams=diagrams, org=org_of(eng), documents=documents
+        "cases/case.html",
+        case=detail,
+        inst=inst,
+        diagrams=diagrams,
+        org=org_of(eng),
+        documents=documents,
+        lane_roles=list(ROLES),
+        file=file,
+        history=file.history,
     )
 
 
@@ -283,7 +296,7 @@ def new_case() -> ResponseReturnValue:
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()
-            errors = localized_errors(exc.codes)
+            errors = localized_errors(exc.codes, exc.errors)
         except EngineError as exc:
             db.session.rollback()
             flash(str(exc), "error")

@@ -71,7 +71,7 @@ def start() -> ResponseReturnValue:
         db.session.commit()
     except FormInvalid as exc:
         db.session.rollback()
-        return _page(values, localized_errors(exc.codes))
+        return _page(values, localized_errors(exc.codes, exc.errors))
     except EngineError as exc:
         db.session.rollback()
         flash(str(exc), "error")

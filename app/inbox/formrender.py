@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from app.i18n import pick
+from workflows.engine.deploy.forms import NOT_FUTURE
+from workflows.engine.legaltime import clock as clockmod
 
 EXTRA_ROWS = 2  # empty rows offered in tables (leaders, interviewees)
 
@@ -30,6 +32,8 @@ class Field:
     rows: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     help: str = ""
+    show_if: dict[str, Any] | None = None  # shown only while other fields hold these values (x-show-if)
+    max: str | None = None  # a date of a past fact: not after today (x-not-future)
 
 
 def _options(schema: dict[str, Any]) -> list[tuple[str, str]]:
@@ -76,6 +80,8 @@ def build_fields(
             required=name in required,
             value=values.get(name),
             help=pick(schema.get("description"), schema.get("x-description-en")),
+            show_if=schema.get("x-show-if"),
+            max=clockmod.now().date().isoformat() if schema.get(NOT_FUTURE) else None,
         )
         if widget in ("select",):
             f.options = _options(schema)
@@ -181,9 +187,42 @@ def describe(code: str, value: Any) -> str:
         "maximum": _("不能大于 %(n)s", n=value),
         "uniqueItems": _("不能重复"),
         "unit": _("请选择单位"),
+        "not_future": _("不能晚于今天（%(d)s）", d=value),
     }
     return messages.get(code, _("输入不正确"))
 
 
-def localized_errors(codes: dict[str, list[tuple[str, Any]]]) -> dict[str, list[str]]:
-    return {path: [describe(code, value) for code, value in items] for path, items in codes.items()}
+KNOWN_CODES = frozenset(
+    [
+        "required",
+        "undeclared",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "enum",
+        "const",
+        "format",
+        "type",
+        "minimum",
+        "maximum",
+        "uniqueItems",
+        "unit",
+        "not_future",
+    ]
+)
+
+
+def localized_errors(
+    codes: dict[str, list[tuple[str, Any]]], errors: dict[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """Each problem in the reader's language; a rule's own message (already Chinese, e.g. a document that
+    cannot be issued, a sanction in force) is kept rather than replaced by a generic one."""
+    out: dict[str, list[str]] = {}
+    for path, items in codes.items():
+        said = (errors or {}).get(path, [])
+        out[path] = [
+            describe(code, value) if code in KNOWN_CODES or i >= len(said) else said[i]
+            for i, (code, value) in enumerate(items)
+        ]
+    return out

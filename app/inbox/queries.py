@@ -49,7 +49,7 @@ class InboxFilters:
             return value
 
         try:
-            page = max(1, int(args.get("page", 1)))
+            page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
         except ValueError:
             page = 1
         tab = args.get("tab", "all")

@@ -53,14 +53,19 @@ def readable_task(engine: Engine, actor: Actor, task_id: str) -> Task:
 
 
 def complete_task(
-    engine: Engine, actor: Actor, task_id: str, data: dict[str, Any], comment: str = ""
+    engine: Engine,
+    actor: Actor,
+    task_id: str,
+    data: dict[str, Any],
+    comment: str = "",
+    internal: bool = False,
 ) -> Completion:
     """Complete the task with its form data; a comment goes on the working file beside it; the holders of
     the tasks this step opened are told at once (the scheduler's pass sends reminders and overdue notices)."""
     task = get_task(engine, task_id)
     inst = engine.complete_task(task_id, data, actor)
     if comment.strip():
-        engine.note(inst.id, actor, "comment", {"text": comment.strip(), "task": task.name}, task_id)
+        engine.note(inst.id, actor, "comment", _comment(comment, task, internal), task_id)
     announce_new_tasks(engine, inst)
     next_tasks = [t for t in engine.ready_tasks(inst.id) if can_work(actor, t)]
     return Completion(inst, task, next_tasks)
@@ -114,11 +119,17 @@ def urge(engine: Engine, actor: Actor, task_id: str, note: str = "") -> Task:
     return task
 
 
-def comment(engine: Engine, actor: Actor, task_id: str, text: str) -> Task:
+def _comment(text: str, task: Task, internal: bool) -> dict[str, Any]:
+    """A comment on the working file; ``internal`` ones are the office's deliberation, which the unit under
+    supervision does not see (workflows/regulation/dossier.py)."""
+    return {"text": text.strip(), "task": task.name, **({"internal": True} if internal else {})}
+
+
+def comment(engine: Engine, actor: Actor, task_id: str, text: str, internal: bool = False) -> Task:
     task = _task_for_notes(engine, actor, task_id)
     if not text.strip():
         raise FormInvalid({"text": ["required"]})
-    engine.note(task.instance_id, actor, "comment", {"text": text.strip(), "task": task.name}, task_id)
+    engine.note(task.instance_id, actor, "comment", _comment(text, task, internal), task_id)
     return task
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.auth import current_actor
 from app.auth.models import RoleGrant, User
-from app.cases.services import case_row
+from app.cases.services import case_file, case_row
 from app.extensions import db
 from app.inbox import queries, services
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
@@ -24,10 +24,11 @@ from app.inbox.notifications import kind_label
 from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized, NotFound
 from workflows.engine.inbox import COLOURS, deadline_status
-from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.reading import element_documentation, form_schema, task_data
+from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.reading import element_documentation, form_schema, prefill, task_data
 from workflows.regulation.access import can_work
 from workflows.regulation.annual_context import task_context
+from workflows.regulation.articles import cited_texts
 from workflows.regulation.document_reading import preview_of_draft
 from workflows.regulation.roles import org_of
 
@@ -91,11 +92,9 @@ def _render_task(
     can_act = task.state == "ready" and can_work(actor, task)
     schema = form_schema(eng, inst.version_id, task.form)
     known = _current_data(eng, inst, task)
-    data = values if values is not None else known
+    data = values if values is not None else prefill(schema, known)
     fields = build_fields(schema, data, errors) if schema else []
-    history = db.session.scalars(
-        select(InstanceEvent).where(InstanceEvent.instance_id == inst.id).order_by(InstanceEvent.id.desc())
-    ).all()
+    file = case_file(eng, actor, inst)
     colleagues = db.session.scalars(
         select(User)
         .join(RoleGrant)
@@ -113,7 +112,9 @@ def _render_task(
         fields=fields,
         errors=errors or {},
         documentation=element_documentation(eng, inst.version_id, task.process_id, task.element_id),
-        history=history,
+        article_texts=cited_texts(draft_article(known) or task.article),
+        file=file,
+        history=file.history,
         can_act=can_act,
         colleagues=colleagues,
         attachments=attachments,
@@ -123,6 +124,11 @@ def _render_task(
         draft=preview_of_draft(db.session(), known) if known.get("doc_organ") else None,
         draft_info=known if known.get("doc_organ") else {},
     ), status
+
+
+def draft_article(known: dict[str, Any]) -> str | None:
+    """A document task cites its document's article (the draft's), not the generic Art. 33–39."""
+    return str(known["doc_article"]) if known.get("doc_article") else None
 
 
 def _current_data(eng: Any, inst: ProcessInstance, task: Task) -> dict[str, Any]:
@@ -144,13 +150,14 @@ def complete(task_id: str) -> ResponseReturnValue:
     schema = form_schema(eng, task.instance.version_id, task.form)
     data = parse_submission(schema, request.form) if schema else {}
     comment = request.form.get("comment", "")
+    internal = request.form.get("internal") == "1"
     try:
-        services.complete_task(eng, current_actor(), task_id, data, comment)
+        services.complete_task(eng, current_actor(), task_id, data, comment, internal)
         db.session.commit()
     except FormInvalid as exc:
         db.session.rollback()
         flash(_("表单有误，请按提示修改后再提交。"), "error")
-        return _render_task(_task_or_404(task_id), data, localized_errors(exc.codes), 422)
+        return _render_task(_task_or_404(task_id), data, localized_errors(exc.codes, exc.errors), 422)
     except EngineError as exc:
         db.session.rollback()
         flash(_engine_message(exc), "error")
@@ -214,7 +221,8 @@ def urge(task_id: str) -> ResponseReturnValue:
 @bp.post("/tasks/<task_id>/comment")
 @login_required
 def comment(task_id: str) -> ResponseReturnValue:
-    return _action(task_id, _("意见已保存"), services.comment, request.form.get("text", ""))
+    internal = request.form.get("internal") == "1"
+    return _action(task_id, _("意见已保存"), services.comment, request.form.get("text", ""), internal)
 
 
 @bp.post("/tasks/<task_id>/attach")

@@ -100,7 +100,7 @@ def start(what: str) -> ResponseReturnValue:
         db.session.commit()
     except FormInvalid as exc:
         db.session.rollback()
-        return _start_page({what: values}, {what: localized_errors(exc.codes)})
+        return _start_page({what: values}, {what: localized_errors(exc.codes, exc.errors)})
     except EngineError as exc:
         db.session.rollback()
         flash(str(exc), "error")
@@ -115,7 +115,7 @@ def start(what: str) -> ResponseReturnValue:
 def _filters() -> ItemFilters:
     args = request.args
     try:
-        page = max(1, int(args.get("page", 1)))
+        page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
     except ValueError:
         page = 1
     status, source = args.get("status") or None, args.get("source") or None

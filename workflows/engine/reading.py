@@ -39,13 +39,25 @@ def task_data(engine: Engine, inst: ProcessInstance, task_id: str) -> dict[str, 
     return dict(spiff_task.data) if spiff_task is not None else {}
 
 
+PREFILL = "x-prefill"
+
+
+def prefill(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What a form opens with: only the fields its ``x-prefill`` names (``true``: all of them), so a form
+    never leads — an approval does not open with an earlier step's decision or opinion in its fields — while
+    a registration shows the report and a draft document its prefilled text."""
+    wanted = (schema or {}).get(PREFILL)
+    fields = (schema or {}).get("properties", {})
+    names = set(fields) if wanted is True else set(wanted) & set(fields) if isinstance(wanted, list) else None
+    return {k: v for k, v in data.items() if k in (names or set())}
+
+
 def form_values(engine: Engine, task: Task) -> dict[str, Any]:
-    """A ready task's prefill, limited to its form's fields (what an API client may show and send back)."""
+    """A ready task's prefill (what an API client may show and send back)."""
     schema = form_schema(engine, task.instance.version_id, task.form)
     if task.state != "ready" or not schema:
         return {}
-    data = task_data(engine, task.instance, task.id)
-    return {k: v for k, v in data.items() if k in schema.get("properties", {})}
+    return prefill(schema, task_data(engine, task.instance, task.id))
 
 
 def element_states(engine: Engine, inst: ProcessInstance) -> dict[str, dict[str, list[str]]]:

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from workflows.engine.errors import FormInvalid, Problem
+from workflows.engine.legaltime import clock as clockmod
+
+# A date field marked ``"x-not-future": true`` records a past fact: a value after today is refused.
+NOT_FUTURE = "x-not-future"
 
 _FORMAT_CHECKER = FormatChecker()
 
@@ -76,6 +81,18 @@ def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any
             add(f"{path}/{missing}" if path else missing, "required", "required")
             continue
         add(path, err.message, str(err.validator), err.validator_value)
+    today = clockmod.now().date()
+    for key, prop in declared.items():  # dates of past facts (反映日期, 印发日期…) cannot lie ahead
+        value = data.get(key)
+        if prop.get(NOT_FUTURE) and isinstance(value, str) and _after(value, today):
+            add(key, f"不能晚于今天（{today.isoformat()}）", "not_future", today.isoformat())
     if errors:
         raise FormInvalid(errors, codes)
     return {k: v for k, v in data.items() if k in declared}
+
+
+def _after(value: str, today: date) -> bool:
+    try:
+        return date.fromisoformat(value[:10]) > today
+    except ValueError:
+        return False  # the format check reports it

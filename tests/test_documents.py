@@ -4,12 +4,14 @@ processes issuing at once on PostgreSQL."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import multiprocessing
 import re
 import shutil
 import subprocess
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -388,3 +390,28 @@ def test_without_libreoffice_the_page_says_pdf_is_unavailable(
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200 and "暂不能生成 PDF" in page and number in page
     assert director.get(f"/documents/{doc_id}.docx").status_code == 200  # everything else works
+
+
+def test_a_case_exports_as_a_zip_of_its_documents_dossier_and_working_file(web: Flask) -> None:
+    from app.extensions import db
+
+    with web.app_context():
+        doc = db.session.scalars(select(IssuedDocument).order_by(IssuedDocument.id)).first()
+        assert doc is not None  # issued by the page test above
+        case_id, number, sha = doc.instance_id, doc.number, doc.sha256
+        key = db.session.get(ProcessInstance, case_id).business_key  # type: ignore[union-attr]
+    director, _ = login(web, f"{WANCHENG}.office_director")
+    answer = director.get(f"/documents/case/{case_id}.zip")
+    assert answer.status_code == 200 and answer.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.data))
+    files = {name.removeprefix(f"{key}/"): archive.read(name) for name in archive.namelist()}
+    [word] = [name for name in files if name.startswith("公文/")]
+    assert number in word and hashlib.sha256(files[word]).hexdigest() == sha  # the frozen file itself
+    assert "辖区内阶段性刑事治安案件多发" in files["案卷.html"].decode()
+    rows = list(csv.reader(io.StringIO(files["工作档案.csv"].decode("utf-8-sig"))))
+    assert rows[0] == ["时间", "事项", "环节", "办理人", "说明"] and any("公文印发" in r[1] for r in rows[1:])
+    for line in files["SHA256SUMS.txt"].decode().splitlines():  # every file checks against its sum
+        digest, path = line.split("  ", 1)
+        assert hashlib.sha256(files[path]).hexdigest() == digest
+    other, _ = login(web, "411303.office_director")  # another county may not take it
+    assert other.get(f"/documents/case/{case_id}.zip").status_code == 403

@@ -144,3 +144,25 @@ def test_the_office_and_the_unit_each_read_their_chinese_pages(
         assert errors == []
     finally:
         page.close()
+
+
+def test_notifications_name_the_case_unit_step_and_deadline_and_tell_the_unit_of_each_decision(
+    live_app: Flask,
+) -> None:
+    from tests.test_openapi import login
+
+    _notified_case(live_app)
+    leader, _ = login(live_app, f"{TOWN}.unit_principal_leader")
+    page = leader.get("/notifications").get_data(as_text=True)
+    assert "收到公文" in page and "宛区综治委〔2026〕" in page  # the 通报 about it
+    assert "追责-2026-" in page and "东关街道" in page and "报告整改措施" in page  # its own deadline's task
+    staff, _ = login(live_app, f"{COUNTY}.office_staff")
+    page = staff.get("/notifications").get_data(as_text=True)
+    assert "拟制公文" in page and "已办结" in page  # its drafting task was done: marked, not unread
+    with live_app.app_context():
+        from app.auth.models import User
+        from app.extensions import db
+        from app.inbox.notifications import unread_count
+
+        user = db.session.scalars(db.select(User).where(User.username == f"{COUNTY}.office_staff")).one()
+        assert unread_count(user) == page.count('class="unread"')  # the badge counts what is still to do

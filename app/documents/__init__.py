@@ -4,26 +4,37 @@ a draft's preview from a drafting or review task, and 收文 — the documents s
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import current_actor
+from app.cases.services import case_file, get_case
 from app.documents.services import (
     addressed_units,
+    case_archive,
     download_name,
     pending_count,
     readable_document,
     sent_to,
+    working_file_rows,
 )
 from app.extensions import db
 from app.inbox import services as inbox_services
 from app.runtime import engine
-from workflows.engine.errors import NotAuthorized, NotFound
+from workflows.engine.errors import EngineError, NotAuthorized, NotFound
 from workflows.engine.reading import task_data
 from workflows.regulation.doc_numbers import IssuingOrgan
-from workflows.regulation.document_reading import heading_level, pdf_of, preview_of_draft, preview_of_issued
+from workflows.regulation.document_reading import (
+    documents_of,
+    heading_level,
+    pdf_of,
+    preview_of_draft,
+    preview_of_issued,
+)
 from workflows.regulation.document_texts import document_label
 from workflows.regulation.documents import DocumentError, receive
 from workflows.regulation.roles import org_of
@@ -145,4 +156,30 @@ def init_app(app) -> None:  # type: ignore[no-untyped-def]
         pending_documents=lambda: (
             pending_count(db.session(), current_actor()) if current_user.is_authenticated else 0
         )
+    )
+
+
+@bp.get("/case/<int:case_id>.zip")
+@login_required
+def case_zip(case_id: int) -> ResponseReturnValue:
+    """One case for the file or an inspector: its documents (.docx), the dossier and the working file."""
+    eng = engine()
+    try:
+        inst = get_case(eng, current_actor(), case_id)
+    except EngineError as exc:
+        abort(404 if exc.code == "not_found" else 403)
+    file = case_file(eng, current_actor(), inst)
+    documents = documents_of(db.session(), [inst.id])
+    if file.unit_view:
+        sent = {e.document_id for e in file.entries if e.document_id}
+        documents = [d for d in documents if d.id in sent]
+    dossier = render_template(
+        "documents/case_export.html", inst=inst, file=file, org=org_of(eng), exported_at=eng.now()
+    )
+    data = case_archive(inst.business_key, dossier, working_file_rows(file), documents)
+    name = quote(f"{inst.business_key}.zip")
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f"attachment; filename=case-{inst.id}.zip; filename*=UTF-8''{name}"},
     )

@@ -36,7 +36,8 @@ def kind_label(kind: str) -> str:
         "urged": _("催办"),
         "transferred": _("转办"),
         "unassigned": _("无人办理"),
-    }.get(kind, kind)
+        "document": _("收到公文"),
+    }.get(kind, _("通知"))
 
 
 def notify(session: Session, task: Task, kind: str, message: str, now: datetime) -> int:
@@ -76,11 +77,12 @@ def send_due_alerts(session: Session, now: datetime, limit: int = 2000) -> int:
 def unread_count(user: User) -> int:
     from app.extensions import db
 
+    done = exists().where(Task.id == Notification.task_id, Task.state != "ready")  # the task was done since
     return (
         db.session.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None), ~done)
         )
         or 0
     )

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
 
-from app.auth.models import User
-from app.inbox.models import Attachment, TaskAlert
+from app.auth.models import RoleGrant, User
+from app.inbox.models import Attachment, Notification, TaskAlert
 from app.inbox.notifications import notify
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
 from workflows.engine.models import ProcessInstance, Task
 from workflows.regulation.access import can_read, can_supervise, can_work
+from workflows.regulation.document_models import DocumentDelivery, IssuedDocument
 from workflows.regulation.roles import org_of
 
 ALLOWED_UPLOADS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".txt", ".ofd", ".wps"}
@@ -63,12 +65,45 @@ def complete_task(
     """Complete the task with its form data; a comment goes on the working file beside it; the holders of
     the tasks this step opened are told at once (the scheduler's pass sends reminders and overdue notices)."""
     task = get_task(engine, task_id)
+    issued_before = latest_document_id(engine.session, task.instance_id)
     inst = engine.complete_task(task_id, data, actor)
     if comment.strip():
         engine.note(inst.id, actor, "comment", _comment(comment, task, internal), task_id)
     announce_new_tasks(engine, inst)
+    announce_documents(engine, inst, issued_before)
     next_tasks = [t for t in engine.ready_tasks(inst.id) if can_work(actor, t)]
     return Completion(inst, task, next_tasks)
+
+
+def latest_document_id(session: Session, instance_id: int) -> int:
+    found = session.scalar(
+        select(func.max(IssuedDocument.id)).where(IssuedDocument.instance_id == instance_id)
+    )
+    return int(found or 0)
+
+
+def announce_documents(engine: Engine, inst: ProcessInstance, after_id: int) -> int:
+    """A notice to everyone working at a unit a document issued by this step was sent to: the unit under
+    supervision hears of every decision about it (its number and title; 签收 in 收文)."""
+    session = engine.session
+    rows = session.execute(
+        select(IssuedDocument, DocumentDelivery.unit_code)
+        .join(DocumentDelivery, DocumentDelivery.document_id == IssuedDocument.id)
+        .where(IssuedDocument.instance_id == inst.id, IssuedDocument.id > after_id)
+    ).all()
+    now, sent = engine.now(), 0
+    for doc, unit in rows:
+        users = session.scalars(select(RoleGrant.user_id).where(RoleGrant.org_code == unit).distinct())
+        for user_id in users:
+            message = f"{doc.number} {doc.title}".strip()
+            session.add(
+                Notification(
+                    user_id=user_id, kind="document", instance_id=inst.id, message=message, created_at=now
+                )
+            )
+            sent += 1
+    session.flush()
+    return sent
 
 
 def claim(engine: Engine, actor: Actor, task_id: str) -> Task:

@@ -256,7 +256,21 @@ def notifications() -> ResponseReturnValue:
         .order_by(Notification.id.desc())
         .limit(200)
     ).all()
-    return render_template("inbox/notifications.html", rows=rows, kind_label=kind_label)
+    tasks = {t.id: t for t in db.session.scalars(select(Task).where(Task.id.in_({r.task_id for r in rows})))}
+    cases = {
+        i.id: i
+        for i in db.session.scalars(
+            select(ProcessInstance).where(ProcessInstance.id.in_({r.instance_id for r in rows}))
+        )
+    }
+    return render_template(
+        "inbox/notifications.html",
+        rows=rows,
+        tasks=tasks,
+        cases=cases,
+        org=org_of(engine()),
+        kind_label=kind_label,
+    )
 
 
 @bp.post("/notifications/read")

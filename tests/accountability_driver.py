@@ -216,7 +216,10 @@ class Case:
         self.do("verify_case", verification)
 
     def approve_level(self, propose: str, approve: str, extra: dict[str, Any] | None = None) -> None:
-        self.do(propose, PROPOSE)
+        """The office proposes (unless the intake's verification was its proposal: the first level) and
+        the committee approves."""
+        if propose in self.ready():
+            self.do(propose, PROPOSE)
         self.do(approve, {**APPROVE, **(extra or {})})
 
     def listing_decision(self, decision: dict[str, Any] = APPROVE) -> None:

@@ -222,7 +222,7 @@ def test_mitigation_refused_is_recorded_and_changes_nothing(case_factory: Callab
         }
     )
     case.do("decide_level_change", {"change_approved": False, "change_opinion": "从轻理由不足。"})
-    assert case.level() == "interview" and "propose_interview" in case.ready()
+    assert case.level() == "interview" and "approve_interview" in case.ready()  # intake proposed it
     assert case.events("level_change_refused")[0].detail["reason"] == "从轻理由不足。"
     assert case.events("level_changed") == []
 
@@ -262,8 +262,9 @@ def test_entry_level_by_severity_and_circumstances(
     case = case_factory()
     case.intake(verification)
     first = {
-        "notification": "propose_notification",
-        "interview": "propose_interview",
+        # The intake's verification is the office's proposal (Art. 33: 核实并提出意见, once): approval next.
+        "notification": "approve_notification",
+        "interview": "approve_interview",
         "listing": "investigate_listing",
         "veto": "propose_veto",
     }[entry]
@@ -295,7 +296,6 @@ def test_notification_refused_at_entry_closes_with_reasons_and_no_obligation(
 ) -> None:
     case = case_factory()
     case.intake(verify("ordinary"))
-    case.do("propose_notification", PROPOSE)
     case.do("approve_notification", {"approved": False, "opinion": "情节轻微，已当场纠正，不予通报。"})
     inst = case.instance()
     assert inst.status == "complete" and inst.summary["outcome"] == "not_approved"
@@ -316,7 +316,7 @@ def test_county_director_sees_and_works_only_own_county(
     with session_factory() as s:
         visible = {t.instance_id for t in open_tasks_for(s, wancheng_director)}
         assert visible == {mine.id}
-        their_task = theirs.ready()["propose_notification"]
+        their_task = theirs.ready()["record_finding"]  # the office's standing task of 卧龙区's case
         with pytest.raises(NotAuthorized):
-            make_engine(s).complete_task(their_task.id, PROPOSE, wancheng_director)
-    assert "propose_notification" in theirs.ready()
+            make_engine(s).complete_task(their_task.id, {}, wancheng_director)
+    assert "record_finding" in theirs.ready()

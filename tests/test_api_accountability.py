@@ -97,7 +97,7 @@ def notified(app: Flask) -> int:
         "reason": "经核实，情况属实。",
     }
     director.do(case, "verify_case", verify)
-    director.do(case, "propose_notification", {"opinion": "经核实，建议通报。"})
+    # The verification above was the office's proposal (Art. 33): the committee approves next.
     committee.do(case, "approve_notification", {"approved": True, "opinion": "同意通报。"})
     draft = staff.prefilled(case, "draft_document")  # the 通报, drafted from the case (Art. 33)
     assert draft["doc_title"] == "关于对宛城区东关街道社会治安综合治理工作问题的通报"
@@ -162,3 +162,20 @@ def test_no_application_gives_the_office_its_task_over_http(app: Flask) -> None:
     assert detail["level"] == "notification" and detail["steps"] == ["逾期未申请验收的处理"]
     mine = director.client.get("/api/v1/tasks").json["items"]
     assert any(t["instance_id"] == case and t["element_id"] == "no_application_notification" for t in mine)
+
+
+@pytest.mark.obligation("O38.1")
+def test_the_competent_office_registers_its_own_report_in_one_step(app: Flask) -> None:
+    staff = Desk(app, "411302.office_staff")
+    leaders = [{"name": "张三", "position": "党工委书记", "responsibility": "principal_leader"}]
+    filed = staff.post(
+        "/api/v1/cases", {**REPORT, "unit_code": TOWN, "report_date": "2026-03-16", "leaders": leaders}
+    )
+    assert filed.status_code == 201, filed.json
+    steps = {t["element_id"] for t in staff.case(filed.json["id"])["tasks"]} - {"record_finding"}
+    assert steps == {"verify_case"}  # registered by filing it: no second form asking the same
+    member = Desk(app, "411302-M02.member_unit")  # a member unit's report is registered by the office
+    reported = member.post("/api/v1/cases", {**REPORT, "unit_code": TOWN})
+    assert reported.status_code == 201, reported.json
+    steps = {t["element_id"] for t in staff.case(reported.json["id"])["tasks"]} - {"record_finding"}
+    assert steps == {"register_report"}

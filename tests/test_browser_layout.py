@@ -65,7 +65,6 @@ def _issue_notification(app: Flask, case: int) -> None:
     staff, director = Desk(app, f"{COUNTY}.office_staff"), Desk(app, f"{COUNTY}.office_director")
     committee = Desk(app, f"{COUNTY}.committee_director")
     director.do(case, "verify_case", VERIFY)
-    director.do(case, "propose_notification", {"opinion": "经核实，建议通报。"})
     committee.do(case, "approve_notification", {"approved": True, "opinion": "同意通报。"})
     staff.do(case, "draft_document", staff.prefilled(case, "draft_document"))
     director.do(case, "review_document", {"doc_review_approved": True})

@@ -144,7 +144,6 @@ def _case_in_rectification(app: Flask) -> int:
                 },
                 office,
             ),
-            ("propose_notification", {"opinion": "建议通报。"}, office),
             ("approve_notification", {"approved": True, "opinion": "同意"}, office),
         ]
         for element, data, who in steps:

@@ -45,6 +45,8 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
         "reporter": ("string", True),
         "art31_items": ("array", True),
         "facts": ("string", True),
+        "report_date": ("string", False),  # the competent office filing it registers it at once
+        "leaders": ("array", False),
     },
     "intake_register": {
         "source": ("string", True),

@@ -49,12 +49,11 @@ def _notified_case(app: Flask) -> tuple[int, str]:
     leaders = [{"name": "张三", "position": "党工委书记", "responsibility": "principal_leader"}]
     staff.do(case, "register_report", {**REPORT, "report_date": "2026-03-02", "leaders": leaders})
     verify = {"established": True, "severity": "ordinary", "aggravating": [], "mitigating": []}
-    director.do(case, "verify_case", {**verify, "mitigate": False, "reason": "经核实，情况属实。"})
     tasks = {t["element_id"]: t["id"] for t in director.case(case)["tasks"]}
-    proposal = {"data": {"opinion": "经核实，建议予以通报。"}, "comment": INTERNAL, "internal": True}
-    done = director.client.post(
-        f"/api/v1/tasks/{tasks['propose_notification']}/complete",
-        json=proposal,
+    verification = {"data": {**verify, "mitigate": False, "reason": "经核实，建议予以通报。"}}
+    done = director.client.post(  # verified and proposed at once (Art. 33), with an internal comment
+        f"/api/v1/tasks/{tasks['verify_case']}/complete",
+        json={**verification, "comment": INTERNAL, "internal": True},
         headers={"X-CSRFToken": director.token},
     )
     assert done.status_code == 200, done.json

@@ -56,6 +56,8 @@ def open_case(engine: Engine, actor: Actor, unit_code: str, report: Mapping[str,
         codes.update(exc.codes)
     if errors:
         raise FormInvalid(errors, codes)
+    if intake.registers_itself(org, actor, unit_code, clean):  # one step for the competent office
+        clean = {**clean, "registered": True}
     key = next_case_key(engine.session, engine.now().year)
     inst = engine.start(CASE_PROCESS, business_key=key, unit_code=unit_code, data=clean, actor=actor)
     received_by = intake.receiving_office(org, actor, unit_code)

@@ -14,7 +14,7 @@ through the API (``app.cases.services.open_case``). Plain functions; nothing her
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from workflows.engine.actors import Actor
@@ -59,6 +59,13 @@ def receiving_office(org: OrgTree, actor: Actor, unit_code: str) -> str | None:
     if not offices or competent_office(org, unit_code) in offices:
         return None
     return offices[0]
+
+
+def registers_itself(org: OrgTree, actor: Actor, unit_code: str, report: Mapping[str, Any]) -> bool:
+    """A report the competent office files itself, with its date and the leaders concerned, is registered by
+    that act: the case starts at verification instead of asking the same office to register it again."""
+    filed = bool(report.get("report_date")) and bool(report.get("leaders"))
+    return filed and competent_office(org, unit_code) in offices_of(org, actor)
 
 
 def office_name(org: OrgTree, code: str) -> str:

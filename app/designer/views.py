@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from app.audit import AuditEntry
 from app.auth import current_actor
+from app.auth.services import people_named
 from app.designer.services import (
     MigrationRequest,
     deploy_changes,
@@ -57,7 +58,9 @@ def designer_required(view: Any) -> Any:
 def designer_home() -> ResponseReturnValue:
     versions = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc())).all()
     audit_rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(20)).all()
-    return render_template("designer/home.html", versions=versions, audit=audit_rows)
+    people = {a.actor for a in audit_rows} | {v.created_by for v in versions}
+    names = people_named(db.session(), people, engine().now())
+    return render_template("designer/home.html", versions=versions, audit=audit_rows, names=names)
 
 
 def _file(version: DefinitionVersion, path: str) -> DefinitionFile:

@@ -566,6 +566,8 @@ def main(argv: list[str]) -> int:
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
+    if args.markdown and args.markdown.suffix == ".bpmn":  # `--markdown a.bpmn` took a diagram as the page
+        parser.error(f"--markdown would overwrite {args.markdown}: give the page's path, or put files first")
     files = [p.resolve() for p in args.files] or sorted((ROOT / "bpmn").glob("*.bpmn"))
     if not files:
         print("no BPMN files", file=sys.stderr)

@@ -129,7 +129,7 @@ def test_case_through_the_api(app: Flask) -> None:
     assert verified.status_code == 200 and verified.json["case"]["level"] == "interview"
 
     detail = director.get(f"/api/v1/cases/{case['id']}").json
-    assert detail["level"] == "interview" and detail["steps"] == ["核实并提出约谈意见"]
+    assert detail["level"] == "interview" and detail["steps"] == ["综治委批准约谈"]  # verified at intake
     assert detail["deadlines"][0]["provisional"] is False
     kinds = [e["kind"] for e in detail["history"]]
     assert kinds[:3] == ["started", "case_opened", "task_created"] and "case_verified" in kinds

@@ -88,11 +88,12 @@ def test_county_director_works_a_task_and_sees_the_case_move(
         page.click("#submit-task")
         page.wait_for_url(f"{live_server}/cases/{mine}")
         assert page.locator("#case-level").text_content() == "通报"
-        assert "核实并提出通报意见" in (page.locator("#case-steps").text_content() or "")
+        # The verification was the office's proposal (Art. 33): the committee's approval is next.
+        assert "综治委批准通报" in (page.locator("#case-steps").text_content() or "")
         page.wait_for_selector("#diagram[data-loaded]")
         assert page.get_attribute("#diagram", "data-loaded") == "bpmn/accountability_notification.bpmn"
         assert page.get_attribute("#diagram", "data-warnings") == "0"
-        current = page.locator('.djs-element.current[data-element-id="propose_notification"]')
+        current = page.locator('.djs-element.current[data-element-id="approve_notification"]')
         assert current.count() == 1
         page.screenshot(path=str(SHOTS / "ui-case.png"), full_page=True)
 

@@ -15,13 +15,24 @@ from workflows.engine.inbox import DUE_SOON, DUE_TODAY, ON_TRACK, OVERDUE, visib
 from workflows.engine.models import ProcessInstance, Task
 from workflows.regulation.roles import OrgTree
 
-PROCEDURES = {
+PROCEDURES = {  # every bpmn/ diagram with user tasks; labels are msgids (templates/dashboard/_labels.html)
+    "accountability_case": "责任督导和追究案件",
     "accountability_intake": "受理与核实",
     "accountability_notification": "通报",
     "accountability_interview": "约谈",
     "accountability_listing": "挂牌督办",
     "accountability_veto": "一票否决",
     "accountability_referral": "移送追究个人责任",
+    "accountability_key_townships": "年度重点督办乡镇(街道)",
+    "annual_cycle": "年度工作",
+    "annual_letter": "签订目标管理责任书",
+    "annual_assessment": "年度考核评价",
+    "annual_report_filing": "成员单位报告工作",
+    "inspection": "督促检查",
+    "meeting": "综治会议",
+    "promotion_consultation": "干部任用奖励征求意见",
+    "commendation": "表彰奖励",
+    "document_issue": "公文拟制与印发",
 }
 TABS = ("mine", "group", "all")
 SORTS = {

@@ -78,7 +78,7 @@ def extra_nav() -> list[NavItem]:
     roles = _roles()
     items = [
         NavItem(_("年度仪表盘"), url_for("dashboard.dashboard"), "dashboard"),
-        NavItem(_("年度工作"), url_for("dashboard.annual_overview"), "dashboard"),
+        NavItem(_("年度工作"), url_for("dashboard.annual_overview"), "dashboard.annual"),
     ]
     office = roles & {"office_director", "office_staff"}
     if office and "supervision.start_page" in _endpoints():  # Art. 18, 24, 25: inspections, meetings

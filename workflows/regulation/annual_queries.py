@@ -5,15 +5,17 @@ the handlers in ``workflows/annual.py`` write."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from workflows.engine.models import InstanceEvent, ProcessInstance
+from workflows.engine.legaltime.legal_time import to_cst
+from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.regulation.accountability import CASE_PROCESS
 from workflows.regulation.annual import CYCLE_PROCESS
 from workflows.regulation.annual_models import (
     AssessmentResult,
@@ -155,25 +157,181 @@ def duty_flags(session: Session, year: int, kind: str = "duty_overdue") -> list[
     return [(unit, str(detail.get("duty"))) for unit, detail in session.execute(query)]
 
 
-def dashboard_stats(session: Session, year: int, org: OrgTree) -> dict[str, Any]:
-    """The year dashboard's annual figures: letters per county (signed / late / pending), grades, and
-    inspection findings per county (Art. 13, 18, 20)."""
+# -- the year dashboard: scope, years, figures --------------------------------------------------------------
 
-    def county_name(code: str) -> str:
-        county = org.county_of(code) if code in org.nodes else None
-        return org.nodes[county].name if county else "市直"
+#: The 市直 group of the dashboard's per-county figures: the city itself, its city-direct units (and their
+#: systems) and the city committee's member units — every unit no county contains.
+CITY_GROUP = "city"
+#: Business keys of the processes whose years the dashboard offers: ``追责-2026-0001``
+#: (``accountability.next_case_key``) and ``年度-2026-411300`` (``annual.cycle_key``).
+CASE_KEY_PREFIX, CYCLE_KEY_PREFIX = "追责-", "年度-"
+
+
+def scope_units(org: OrgTree, grants: Iterable[tuple[str, str]]) -> set[str] | None:
+    """The units the holder of ``grants`` oversees (a grant reaches its unit and every unit below it, as
+    ``OrgTree.can_oversee``): ``None`` for the whole city (a grant at the city), else the grants' subtrees —
+    a county director's county, its townships and member units (DOMAIN.md, "Organisation")."""
+    codes = {org_code for _, org_code in grants}
+    if org.city_code is not None and org.city_code in codes:
+        return None
+    return org.subtree(codes)
+
+
+def within(column: Any, units: Collection[str] | None) -> ColumnElement[bool]:
+    """``column`` names a unit in ``units`` (``None``: any unit)."""
+    return true() if units is None else column.in_(sorted(units))
+
+
+def county_group(org: OrgTree, code: str) -> str:
+    """The per-county figures' group of a unit: its county's code, or :data:`CITY_GROUP` (市直)."""
+    county = org.county_of(code) if code in org.nodes else None
+    return county or CITY_GROUP
+
+
+def county_groups(org: OrgTree, units: Collection[str] | None) -> list[str]:
+    """The groups a scope covers, counties by code and 市直 last: every county of the city for the city's
+    users, their own county for a county's."""
+    codes = org.nodes if units is None else units
+    groups = {county_group(org, code) for code in codes}
+    return sorted(groups - {CITY_GROUP}) + ([CITY_GROUP] if CITY_GROUP in groups else [])
+
+
+def units_of_group(org: OrgTree, group: str) -> set[str]:
+    """Every unit of a county (its subtree), or of 市直 (the units no county contains)."""
+    if group == CITY_GROUP:
+        return {code for code in org.nodes if org.county_of(code) is None}
+    return org.subtree({group}) if org.nodes.get(group) and org.nodes[group].level == "county" else set()
+
+
+def instance_year(business_key: str | None, created_at: datetime) -> int:
+    """The year an instance belongs to: the one its business key names (``追责-2026-0001``,
+    ``年度-2027-411300``, ``责任书-2026-411302``), else the Beijing year it was created in — never the UTC
+    year (a cycle the 1 January job starts at 00:10 is still 31 December in UTC; one the office starts on
+    30 December for the next year is that year's)."""
+    parts = (business_key or "").split("-")
+    if len(parts) > 1 and len(parts[1]) == 4 and parts[1].isdigit():
+        return int(parts[1])
+    return to_cst(created_at).year
+
+
+def case_year(year: int) -> ColumnElement[bool]:
+    """An accountability case of ``year`` (by its number, 追责-YYYY-NNNN, not its UTC creation time)."""
+    return ProcessInstance.business_key.like(f"{CASE_KEY_PREFIX}{year}-%")
+
+
+def years_with_data(session: Session, units: Collection[str] | None = None) -> set[int]:
+    """The years with cases, cycles, letters, findings or grades at ``units`` (``None``: the whole city)."""
+    years: set[int] = set()
+    for model in (ResponsibilityLetter, InspectionFinding, AssessmentResult):
+        years.update(session.scalars(select(model.year).where(within(model.unit_code, units)).distinct()))
+    for process, prefix in ((CASE_PROCESS, CASE_KEY_PREFIX), (CYCLE_PROCESS, CYCLE_KEY_PREFIX)):
+        found = session.scalars(
+            select(func.substr(ProcessInstance.business_key, len(prefix) + 1, 4))
+            .where(
+                ProcessInstance.process_id == process,
+                ProcessInstance.business_key.like(prefix + "%"),
+                within(ProcessInstance.unit_code, units),
+            )
+            .distinct()
+        )
+        years.update(int(y) for y in found if y and str(y).isdigit())
+    return years
+
+
+def overdue_tasks(
+    session: Session,
+    year: int,
+    now: datetime,
+    units: Collection[str] | None,
+    grants: Collection[tuple[str, str]],
+) -> list[tuple[Task, ProcessInstance]]:
+    """The open tasks past their deadline that a supervisor sees, of the instances of ``year`` (cases,
+    cycles, letters, inspections …): those of instances at ``units`` (``None``: the whole city), and those
+    they hold themselves (a county's tasks on the city's cycle) — each once, the most overdue first."""
+    held = tuple_(Task.role, Task.org_code).in_(sorted(grants)) if grants else false()
+    seen = true() if units is None else or_(ProcessInstance.unit_code.in_(sorted(units)), held)
+    rows = session.execute(
+        select(Task, ProcessInstance)
+        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+        .where(Task.state == "ready", Task.due_at < now, seen)
+        .order_by(Task.due_at, Task.id)
+    )
+    return [(t, i) for t, i in rows if instance_year(i.business_key, i.created_at) == year]
+
+
+def case_figures(session: Session, cases: Any, org: OrgTree) -> dict[str, Any]:
+    """The dashboard's counts of the cases ``cases`` (a select of ``ProcessInstance``) selects: by (level,
+    stage), by :func:`county_group` and by status."""
+    sub = cases.subquery()
+    level, stage = sub.c.summary["level"].as_string(), sub.c.summary["stage"].as_string()
+    by_level_stage = {
+        (str(lv or ""), str(st or "")): n
+        for lv, st, n in session.execute(select(level, stage, func.count()).group_by(level, stage))
+    }
+    by_group: Counter[str] = Counter()
+    for unit_code, n in session.execute(select(sub.c.unit_code, func.count()).group_by(sub.c.unit_code)):
+        by_group[county_group(org, unit_code)] += n
+    by_status = {
+        st: n for st, n in session.execute(select(sub.c.status, func.count()).group_by(sub.c.status))
+    }
+    return {"by_level_stage": by_level_stage, "by_group": dict(by_group), "by_status": by_status}
+
+
+def open_steps(session: Session, instance_ids: Collection[int]) -> dict[int, list[tuple[str, int]]]:
+    """Each instance's open steps, each name once with how many are open (a step run for 20 member units
+    is one entry, 20)."""
+    counts: dict[int, Counter[str]] = {}
+    rows = session.execute(
+        select(Task.instance_id, Task.name)
+        .where(Task.instance_id.in_(sorted(instance_ids)), Task.state == "ready")
+        .order_by(Task.created_at, Task.id)
+    )
+    for instance_id, name in rows:
+        counts.setdefault(instance_id, Counter())[name] += 1
+    return {i: list(c.items()) for i, c in counts.items()}
+
+
+LETTER_STATES = ("signed", "late", "pending")
+
+
+def letter_state(row: ResponsibilityLetter) -> str:
+    """signed (in time) | late (signed after the deadline) | pending (not signed)."""
+    if row.status == "signed":
+        return "late" if row.late else "signed"
+    return "pending"
+
+
+def dashboard_stats(
+    session: Session, year: int, org: OrgTree, units: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The year dashboard's annual figures at ``units`` (``None``: the whole city): letters per county
+    (signed / late / pending), grades, and inspection findings per county (Art. 13, 18, 20).
+
+    ``letters`` and ``findings`` are keyed by county name (市直 for the city's own units), ``by_group`` has
+    both keyed by :func:`county_group`; ``grades`` (the committee's decided grades) by the grade's Chinese
+    name, ``grade_codes`` by its code."""
+
+    def mine(code: str) -> bool:
+        return units is None or code in units
+
+    def county_name(group: str) -> str:
+        return "市直" if group == CITY_GROUP else org.nodes[group].name
 
     letter_counts: dict[str, dict[str, int]] = {}
     for row in letters(session, year):
-        entry = letter_counts.setdefault(county_name(row.unit_code), {"signed": 0, "late": 0, "pending": 0})
-        if row.status == "signed":
-            entry["late" if row.late else "signed"] += 1
-        else:
-            entry["pending"] += 1
+        if not mine(row.unit_code):
+            continue
+        group = letter_counts.setdefault(county_group(org, row.unit_code), dict.fromkeys(LETTER_STATES, 0))
+        group[letter_state(row)] += 1
     labels = {"excellent": "优秀", "qualified": "合格", "unqualified": "不合格"}
-    finding_counts = Counter(county_name(f.unit_code) for f in findings(session, year))
+    grade_codes = Counter(g.grade for g in grades(session, year) if g.grade and mine(g.unit_code))
+    finding_counts = Counter(
+        county_group(org, f.unit_code) for f in findings(session, year, unit_codes=units)
+    )
     return {
-        "letters": letter_counts,
-        "grades": {labels.get(k, k): v for k, v in grade_counts(session, year).items()},
-        "findings": dict(finding_counts),
+        "letters": {county_name(k): v for k, v in letter_counts.items()},
+        "grades": {labels.get(str(k), str(k)): v for k, v in grade_codes.items()},
+        "findings": {county_name(k): v for k, v in finding_counts.items()},
+        "by_group": {"letters": letter_counts, "findings": dict(finding_counts)},
+        "grade_codes": {str(k): v for k, v in grade_codes.items()},
     }

@@ -1,38 +1,84 @@
-// Year dashboard charts (ECharts from /static/node_modules, never a CDN).
+// Year dashboard charts (ECharts from /static/node_modules, never a CDN). The page sends each chart's names
+// (in the reader's language), values, colours and, for every bar and slice, the list it counts: a click
+// opens it. SVG, no animation: a chart is complete when drawn (screenshots, tests), its labels are text in
+// the page, and `data-rendered` is set once ECharts reports it finished ("empty" when there is no data).
 (function () {
   const data = window.DASHBOARD || {};
   const font = { fontFamily: 'WenQuanYi Micro Hei, Microsoft YaHei, sans-serif' };
-  function chart(id, option) {
-    const el = document.getElementById(id);
-    if (!el) return;
-    const c = echarts.init(el);
-    c.setOption(Object.assign({ textStyle: font, tooltip: {}, grid: { left: 40, right: 20, bottom: 70 } }, option));
-    el.dataset.rendered = 'yes';
+  const BAR_HEIGHT = 30; // px per category of a horizontal bar chart, so every county has its label
+
+  function empty(el) {
+    const p = document.createElement('p');
+    p.className = 'chart-empty';
+    p.textContent = data.empty || '暂无数据';
+    el.replaceChildren(p);
+    el.classList.add('is-empty');
+    el.dataset.rendered = 'empty';
   }
-  function bars(obj) { return { x: Object.keys(obj), y: Object.values(obj) }; }
-  const levels = data.cases.by_level || {};
-  chart('chart-levels', { series: [{ type: 'pie', radius: '65%', data: Object.entries(levels).map(([name, value]) => ({ name, value })) }] });
-  const counties = Object.keys(Object.assign({}, data.cases.cases_by_county, data.cases.overdue_by_county));
-  chart('chart-counties', {
-    legend: {}, xAxis: { type: 'category', data: counties, axisLabel: { rotate: 45 } }, yAxis: { type: 'value', minInterval: 1 },
-    series: [
-      { name: '案件', type: 'bar', data: counties.map((c) => data.cases.cases_by_county[c] || 0) },
-      { name: '逾期任务', type: 'bar', itemStyle: { color: '#c62828' }, data: counties.map((c) => data.cases.overdue_by_county[c] || 0) },
-    ],
-  });
-  const annual = data.annual || {};
-  if (annual.letters) {
-    const names = Object.keys(annual.letters);
-    chart('chart-letters', {
-      legend: {}, xAxis: { type: 'category', data: names, axisLabel: { rotate: 45 } }, yAxis: { type: 'value', minInterval: 1 },
-      series: ['signed', 'late', 'pending'].map((k) => ({ name: { signed: '已签订', late: '逾期签订', pending: '未签订' }[k], type: 'bar', stack: 'l', data: names.map((n) => (annual.letters[n] || {})[k] || 0) })),
+
+  function draw(el, option, urlOf) {
+    const chart = echarts.init(el, null, { renderer: 'svg' });
+    chart.on('finished', function () { el.dataset.rendered = 'yes'; });
+    chart.on('click', function (params) {
+      const url = urlOf(params);
+      if (url) window.location.assign(url);
     });
+    chart.setOption(Object.assign({ animation: false, textStyle: font, tooltip: {} }, option));
+    window.addEventListener('resize', function () { chart.resize(); });
+    return chart;
   }
-  if (annual.grades) {
-    chart('chart-grades', { series: [{ type: 'pie', radius: '65%', data: Object.entries(annual.grades).map(([name, value]) => ({ name, value })) }] });
+
+  function pie(el, spec) {
+    const items = (spec.items || []).filter((i) => i.value > 0);
+    if (!items.length) return empty(el);
+    draw(el, {
+      legend: { bottom: 0, type: 'scroll' },
+      series: [{
+        type: 'pie',
+        radius: ['0%', '62%'],
+        center: ['50%', '46%'],
+        // On a narrow card (a phone) the counts sit inside the slices; the legend names them.
+        label: el.clientWidth < 480 ? { position: 'inside', formatter: '{c}', color: '#fff' } : { formatter: '{b}: {c}' },
+        data: items.map((i) => ({ name: i.name, value: i.value, itemStyle: i.color ? { color: i.color } : undefined })),
+      }],
+    }, (p) => (items[p.dataIndex] || {}).url);
   }
-  if (annual.findings) {
-    const b = bars(annual.findings);
-    chart('chart-findings', { xAxis: { type: 'category', data: b.x, axisLabel: { rotate: 45 } }, yAxis: { type: 'value', minInterval: 1 }, series: [{ type: 'bar', data: b.y }] });
+
+  function bars(el, spec) {
+    const series = spec.series || [];
+    const categories = spec.categories || [];
+    const total = series.reduce((sum, s) => sum + s.data.reduce((a, b) => a + b, 0), 0);
+    if (!categories.length || !total) return empty(el);
+    const horizontal = !!spec.horizontal;
+    if (horizontal) el.style.height = Math.max(240, 90 + categories.length * BAR_HEIGHT) + 'px';
+    const category = {
+      type: 'category',
+      data: categories,
+      inverse: horizontal, // first county at the top
+      axisLabel: { interval: 0, rotate: horizontal || categories.length < 5 ? 0 : 30, hideOverlap: false },
+      axisTick: { alignWithLabel: true },
+    };
+    const value = { type: 'value', minInterval: 1 };
+    draw(el, {
+      legend: series.length > 1 ? { top: 0 } : undefined,
+      grid: { left: 12, right: 24, top: series.length > 1 ? 32 : 12, bottom: 12, containLabel: true },
+      tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+      xAxis: horizontal ? value : category,
+      yAxis: horizontal ? category : value,
+      series: series.map((s) => ({
+        name: s.name,
+        type: 'bar',
+        stack: spec.stack ? 'all' : undefined,
+        barMaxWidth: 22,
+        itemStyle: s.color ? { color: s.color } : undefined,
+        data: s.data,
+      })),
+    }, (p) => ((series[p.seriesIndex] || {}).urls || [])[p.dataIndex]);
   }
+
+  Object.entries(data.charts || {}).forEach(function ([name, spec]) {
+    const el = document.getElementById('chart-' + name);
+    if (!el) return;
+    (spec.type === 'pie' ? pie : bars)(el, spec);
+  });
 })();

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from workflows.regulation.case_search import is_search_object
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -87,6 +89,9 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    # The case search's FTS5 tables and trigram index are made by their migration, not the models: never
+    # let autogenerate drop them (workflows/regulation/case_search.py).
+    conf_args.setdefault("include_name", lambda name, _type, _parents: not is_search_object(name))
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

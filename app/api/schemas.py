@@ -189,6 +189,10 @@ class CaseQuerySchema(Schema):
     overdue = fields.Boolean()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "words searched in case number, unit, people and facts (all must match)"},
+    )
 
 
 class TaskQuerySchema(Schema):

@@ -4,12 +4,12 @@ the cases an actor may oversee. Plain functions over the engine and the projecti
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.auth.services import people_named
 from workflows.engine.actors import Actor
@@ -22,6 +22,7 @@ from workflows.engine.reading import start_form
 from workflows.regulation import intake
 from workflows.regulation.access import can_read
 from workflows.regulation.accountability import CASE_PROCESS, STANDING_STEPS, next_case_key
+from workflows.regulation.case_search import matching_ids
 from workflows.regulation.dossier import Entry, dossier, is_unit_audience
 from workflows.regulation.models import Sanction
 from workflows.regulation.personal_measures import personal_measures_of
@@ -109,6 +110,23 @@ def get_case(engine: Engine, actor: Actor, instance_id: int) -> ProcessInstance:
     return inst
 
 
+def dialect_of(engine: Engine) -> str:
+    return engine.session.get_bind().dialect.name
+
+
+def county_choices(engine: Engine, actor: Actor) -> list[OrgNode]:
+    """The counties the case list's county filter offers: every county to whoever holds a role at the city;
+    to anyone else only the counties their roles are in (a county's officials: their own county, by
+    ``county_of``; a city-direct unit: none), by code."""
+    org = org_of(engine)
+    held = {code for _, code in actor.grants if code in org.nodes}
+    counties = sorted((n for n in org.nodes.values() if n.level == "county"), key=lambda n: n.code)
+    if any(org.nodes[code].level == "city" for code in held):
+        return counties
+    mine = {org.county_of(code) for code in held}
+    return [n for n in counties if n.code in mine]
+
+
 @dataclass
 class CaseFilters:
     level: str | None = None
@@ -117,17 +135,47 @@ class CaseFilters:
     overdue: bool | None = None
     page: int = 1
     per_page: int = 50
+    q: str | None = None  # words searched in the case number, unit, people and facts (case_search)
+    hits: list[int] | None = None  # the cases ``q`` matched, when resolved once for a page (search_cases)
+
+
+#: Up to this many matches a page's search is resolved once to ids (``search_cases``); beyond, a subquery.
+SEARCH_HITS_MAX = 2000
+
+
+def search_cases(engine: Engine, filters: CaseFilters) -> CaseFilters:
+    """The filters with their search run once: the ids of the matching cases, so that a page that counts
+    by county, level and status as well as listing (half a dozen queries) searches the index once, not in
+    each of them. A search matching more than ``SEARCH_HITS_MAX`` cases stays a subquery."""
+    found = matching_ids(dialect_of(engine), filters.q)
+    if found is None:
+        return filters
+    hits = list(engine.session.scalars(found.limit(SEARCH_HITS_MAX + 1)))
+    return replace(filters, hits=hits) if len(hits) <= SEARCH_HITS_MAX else filters
+
+
+def _one_of(engine: Engine, column: InstrumentedAttribute[Any], values: list[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY`` of one array parameter, which the driver passes as it is,
+    rather than hundreds of values it would rewrite into each of a page's half-dozen statements."""
+    if dialect_of(engine) == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[ProcessInstance]:
     units = org_of(engine).subtree({org for _, org in actor.grants})
     query = select(ProcessInstance).where(
-        ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.unit_code.in_(sorted(units))
+        ProcessInstance.process_id == CASE_PROCESS, _one_of(engine, ProcessInstance.unit_code, sorted(units))
     )
+    if filters.hits is not None:
+        query = query.where(_one_of(engine, ProcessInstance.id, filters.hits))
+    elif (found := matching_ids(dialect_of(engine), filters.q)) is not None:
+        query = query.where(ProcessInstance.id.in_(found))
     if filters.status:
         query = query.where(ProcessInstance.status == filters.status)
     if filters.county:
-        query = query.where(ProcessInstance.unit_code.in_(sorted(org_of(engine).subtree({filters.county}))))
+        county = sorted(org_of(engine).subtree({filters.county}))
+        query = query.where(_one_of(engine, ProcessInstance.unit_code, county))
     if filters.level:
         query = query.where(ProcessInstance.summary["level"].as_string() == filters.level)
     if filters.overdue is not None:

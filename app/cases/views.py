@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+import click
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -21,8 +22,10 @@ from app.cases.services import (
     case_file,
     case_row,
     cases_query,
+    county_choices,
     get_case,
     open_case,
+    search_cases,
     unit_choices,
 )
 from app.extensions import db
@@ -33,6 +36,7 @@ from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.engine.models import DefinitionFile, ProcessInstance
 from workflows.engine.reading import element_states, start_form
 from workflows.regulation.accountability import CASE_PROCESS
+from workflows.regulation.case_search import backfill
 from workflows.regulation.document_reading import documents_of
 from workflows.regulation.intake import competent_office, office_name, receiving_office
 from workflows.regulation.roles import ROLES, org_of
@@ -56,12 +60,18 @@ def _filters() -> CaseFilters:
         overdue=overdue,
         page=page,
         per_page=25,
+        q=" ".join(args.get("q", "").split())[:200] or None,
     )
+
+
+def _scope(filters: CaseFilters, **others: Any) -> CaseFilters:
+    """Filters for a count beside the list: the same search (and its resolved hits), ``others`` besides."""
+    return CaseFilters(q=filters.q, hits=filters.hits, **others)
 
 
 def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
     actor = current_actor()
-    base = cases_query(eng, actor, CaseFilters(status=filters.status)).subquery()
+    base = cases_query(eng, actor, _scope(filters, status=filters.status)).subquery()
     level = base.c.summary["level"].as_string()
     by_level: dict[str | None, int] = dict(
         db.session.execute(select(level, func.count()).group_by(level)).all()
@@ -69,7 +79,7 @@ def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
     by_status = dict(
         db.session.execute(
             select(ProcessInstance.status, func.count())
-            .where(ProcessInstance.id.in_(select(cases_query(eng, actor, CaseFilters()).subquery().c.id)))
+            .where(ProcessInstance.id.in_(select(cases_query(eng, actor, _scope(filters)).subquery().c.id)))
             .group_by(ProcessInstance.status)
         ).all()
     )
@@ -80,7 +90,7 @@ def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
     overdue = (
         db.session.scalar(
             select(func.count()).select_from(
-                cases_query(eng, actor, CaseFilters(status=filters.status, overdue=True)).subquery()
+                cases_query(eng, actor, _scope(filters, status=filters.status, overdue=True)).subquery()
             )
         )
         or 0
@@ -97,7 +107,7 @@ def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
 @login_required
 def case_list() -> ResponseReturnValue:
     eng = engine()
-    filters = _filters()
+    filters = search_cases(eng, _filters())
     query = cases_query(eng, current_actor(), filters)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
@@ -106,7 +116,6 @@ def case_list() -> ResponseReturnValue:
         .offset((filters.page - 1) * filters.per_page)
     )
     now = eng.now()
-    counties = sorted((n for n in org_of(eng).nodes.values() if n.level == "county"), key=lambda n: n.code)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "cases/list.html",
@@ -114,7 +123,7 @@ def case_list() -> ResponseReturnValue:
         total=total,
         filters=filters,
         counts=_counts(eng, filters),
-        counties=counties,
+        counties=county_choices(eng, current_actor()),
         args=args,
         pages=max(1, -(-total // filters.per_page)),
     )
@@ -136,7 +145,7 @@ EXPORT_COLUMNS = [
 
 def _export_rows() -> list[list[str]]:
     eng = engine()
-    filters = _filters()
+    filters = search_cases(eng, _filters())
     query = (
         cases_query(eng, current_actor(), filters).order_by(ProcessInstance.updated_at.desc()).limit(10000)
     )
@@ -194,6 +203,14 @@ def export_xlsx() -> ResponseReturnValue:
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": "attachment; filename=cases.xlsx"},
     )
+
+
+@bp.cli.command("reindex")
+def reindex_command() -> None:
+    """Index every case for the search of the case list (cases opened before the search existed)."""
+    count = backfill(db.session())
+    db.session.commit()
+    click.echo(f"{count} cases indexed for search")
 
 
 def _diagram_files(inst: ProcessInstance, states: dict[str, Any]) -> list[dict[str, Any]]:

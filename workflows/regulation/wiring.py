@@ -17,6 +17,7 @@ from workflows.engine.legaltime.clock import Clock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.regulation import (  # noqa: F401  (tables into the metadata)
     cadre_record,  # record_entry, Art. 22
+    case_search,  # case_search and its trigram index; keeps it current on flush (issue 14)
     doc_numbers,  # issuing organs and document numbers (文号), issue 13
     document_models,  # issued documents and their deliveries (公文)
 )

@@ -52,10 +52,9 @@ from workflows.engine.deploy.definitions import SpecCache, deploy, read_project_
 from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST, WorkingCalendar  # noqa: E402
 from workflows.engine.models import Base, OrgUnit, ProcessInstance, Task  # noqa: E402
-from workflows.engine.reading import task_data  # noqa: E402
+from workflows.engine.reading import form_values  # noqa: E402
 from workflows.regulation import annual, annual_queries  # noqa: E402
 from workflows.regulation.doc_numbers import load_issuing_organs, read_organ_rows  # noqa: E402
-from workflows.regulation.documents import DRAFT_FIELDS  # noqa: E402
 from workflows.regulation.roles import OrgTree, load_org  # noqa: E402
 from workflows.regulation.wiring import build_engine  # noqa: E402
 
@@ -200,9 +199,8 @@ class Sim:
         drafts = self.ready("draft_document")
         for task in drafts:
             with self.factory() as s:
-                eng = self.engine(s)
-                values = task_data(eng, eng.get_instance(task.instance_id), task.id)
-            self.complete(task, {k: v for k, v in values.items() if k in DRAFT_FIELDS}, step)
+                values = form_values(self.engine(s), s.get(Task, task.id))  # type: ignore[arg-type]
+            self.complete(task, values, step)
         self.complete_all(step, "review_document", {"doc_review_approved": True})
         return len(drafts)
 

@@ -25,7 +25,7 @@ from workflows.engine.errors import ProcessFailed
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.reading import task_data
+from workflows.engine.reading import form_values
 from workflows.regulation.annual import cycle_key, start_cycle, start_report_filing
 from workflows.regulation.annual_queries import (
     cycles,
@@ -41,7 +41,6 @@ from workflows.regulation.annual_queries import (
     salary_list,
 )
 from workflows.regulation.document_models import IssuedDocument
-from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.roles import load_org
 
 YEAR = 2026
@@ -194,10 +193,7 @@ class Year:
         """Draft (as prefilled), review and issue the document the step calls for (公文, document_issue)."""
         draft = self.task(instance_id, "draft_document")
         with self.factory() as s:
-            eng = self.make_engine(s)
-            inst = s.get(ProcessInstance, instance_id)
-            assert inst is not None
-            values = {k: v for k, v in task_data(eng, inst, draft.id).items() if k in DRAFT_FIELDS}
+            values = form_values(self.make_engine(s), s.get(Task, draft.id))  # type: ignore[arg-type]
         self.do(instance_id, "draft_document", values)
         self.do(instance_id, "review_document", {"doc_review_approved": True})
         with self.factory() as s:

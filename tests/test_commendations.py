@@ -26,12 +26,11 @@ from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
-from workflows.engine.reading import task_data
+from workflows.engine.reading import form_values
 from workflows.regulation.annual_models import AssessmentResult, SalaryListEntry
 from workflows.regulation.cadre_record import RecordEntry
 from workflows.regulation.commendation import allocations, awards, candidates, start_commendation
 from workflows.regulation.document_models import IssuedDocument, latest_document
-from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.key_townships import start_selection
 from workflows.regulation.models import Sanction
 
@@ -80,10 +79,7 @@ class Driver:
         """Draft (as prefilled), review and issue the document the process calls for."""
         draft = self.only(instance_id, "draft_document")
         with self.factory() as s:
-            eng = self.make_engine(s)
-            inst = s.get(ProcessInstance, instance_id)
-            assert inst is not None
-            values = {k: v for k, v in task_data(eng, inst, draft.id).items() if k in DRAFT_FIELDS}
+            values = form_values(self.make_engine(s), s.get(Task, draft.id))  # type: ignore[arg-type]
         self.complete(draft, values)
         self.complete(self.only(instance_id, "review_document"), {"doc_review_approved": True})
         with self.factory() as s:

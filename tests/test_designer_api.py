@@ -21,8 +21,7 @@ from workflows.engine.actors import Actor
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
-from workflows.engine.reading import task_data
-from workflows.regulation.documents import DRAFT_FIELDS
+from workflows.engine.reading import form_values
 
 TOWN, COUNTY = "411302001", "411302"
 NOTIFICATION = (ROOT / "bpmn" / "accountability_notification.bpmn").read_text(encoding="utf-8")
@@ -150,8 +149,7 @@ def _case_in_rectification(app: Flask) -> int:
             task = next(t for t in eng.ready_tasks(case.id) if t.element_id == element)
             eng.complete_task(task.id, data, who)
         draft = next(t for t in eng.ready_tasks(case.id) if t.element_id == "draft_document")
-        values = {k: v for k, v in task_data(eng, case, draft.id).items() if k in DRAFT_FIELDS}
-        eng.complete_task(draft.id, values, office)  # the 通报 as drafted (Art. 33)
+        eng.complete_task(draft.id, form_values(eng, draft), office)  # the 通报 as drafted (Art. 33)
         review = next(t for t in eng.ready_tasks(case.id) if t.element_id == "review_document")
         eng.complete_task(review.id, {"doc_review_approved": True}, office)
         db.session.commit()

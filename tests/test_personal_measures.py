@@ -31,10 +31,9 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.reading import task_data
+from workflows.engine.reading import form_values
 from workflows.engine.records import Record
 from workflows.regulation.document_models import latest_document
-from workflows.regulation.documents import DRAFT_FIELDS
 from workflows.regulation.personal_measures import (
     PERSONAL_MEASURE_HANDLERS,
     PersonalMeasure,
@@ -91,10 +90,8 @@ def send_letters(engine: Engine, case_id: int) -> None:
     for draft in drafts:
         staff = Actor("office-staff", frozenset({("office_staff", draft.org_code)}))
         director = Actor("office-director", frozenset({("office_director", draft.org_code)}))
-        inst = engine.get_instance(draft.instance_id)
-        values = {k: v for k, v in task_data(engine, inst, draft.id).items() if k in DRAFT_FIELDS}
-        engine.complete_task(draft.id, values, staff)
-        review = next(t for t in engine.ready_tasks(inst.id) if t.element_id == "review_document")
+        engine.complete_task(draft.id, form_values(engine, draft), staff)
+        review = next(t for t in engine.ready_tasks(draft.instance_id) if t.element_id == "review_document")
         engine.complete_task(review.id, {"doc_review_approved": True}, director)
 
 

@@ -58,10 +58,10 @@ CONTRACTS: dict[str, dict[str, tuple[str, bool]]] = {
     },
     "intake_verify": {
         "established": ("boolean", True),
-        "severity": ("string", True),
-        "aggravating": ("array", True),
-        "mitigating": ("array", True),
-        "mitigate": ("boolean", True),
+        "severity": ("string", False),  # required when established (allOf/if); shown only then
+        "aggravating": ("array", False),
+        "mitigating": ("array", False),
+        "mitigate": ("boolean", False),
         "personal_measures": ("array", False),  # Art. 32, 39: one proposal per leader
         "reason": ("string", True),
     },

@@ -165,3 +165,29 @@ def test_notifications_name_the_case_unit_step_and_deadline_and_tell_the_unit_of
 
         user = db.session.scalars(db.select(User).where(User.username == f"{COUNTY}.office_staff")).one()
         assert unread_count(user) == page.count('class="unread"')  # the badge counts what is still to do
+
+
+def test_the_verification_asks_for_the_level_only_when_the_report_is_established(
+    browser: Any, live_app: Flask, live_server: str
+) -> None:
+    staff = Desk(live_app, f"{COUNTY}.office_staff")
+    leaders = [{"name": "张三", "position": "党工委书记", "responsibility": "principal_leader"}]
+    body = {**REPORT, "unit_code": TOWN, "report_date": "2026-03-02", "leaders": leaders}
+    case = staff.post("/api/v1/cases", body).json["id"]  # registered by filing it: verification next
+    verify = {t["element_id"]: t["id"] for t in staff.case(case)["tasks"]}["verify_case"]
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    try:
+        _login(page, live_server, f"{COUNTY}.office_director")
+        page.goto(f"{live_server}/tasks/{verify}")
+        severity = page.locator('.formfield[data-field="severity"]')
+        assert severity.is_hidden()  # no decision preselected, nothing asked yet
+        page.check('input[name="established"][value="true"]')
+        assert severity.is_visible() and page.locator('.formfield[data-field="mitigate"]').is_visible()
+        page.check('input[name="established"][value="false"]')
+        assert severity.is_hidden()
+        page.fill("textarea[name=reason]", "经核实，反映情况不属实。")
+        page.click("#submit-task")
+        page.wait_for_url(f"{live_server}/cases/{case}")
+    finally:
+        page.close()
+    assert staff.case(case)["status"] == "complete"  # closed by the decision, with its reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,17 @@ def database_url(instance_path: Path) -> str:
     return f"sqlite:///{instance_path / 'governance.sqlite3'}"
 
 
+def incident_backoff(value: str | None = None) -> tuple[timedelta, ...]:
+    """How long a failed timer wake-up waits before each automatic retry (issue 16 point 2), from
+    ``GOVERNANCE_INCIDENT_BACKOFF``: seconds, comma-separated, one per retry (default ``60,300,1800``; an
+    empty value parks an incident at once). After the last one the incident is parked for an administrator."""
+    raw = os.environ.get("GOVERNANCE_INCIDENT_BACKOFF", "60,300,1800") if value is None else value
+    steps = tuple(timedelta(seconds=int(part)) for part in raw.split(",") if part.strip())
+    if any(step.total_seconds() < 0 for step in steps):
+        raise ValueError(f"GOVERNANCE_INCIDENT_BACKOFF must list seconds ≥ 0: {raw!r}")
+    return steps
+
+
 def build_config(instance_path: Path, override: dict[str, Any] | None = None) -> dict[str, Any]:
     override = override or {}
     config: dict[str, Any] = {
@@ -47,6 +59,9 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "PROJECT_ROOT": PROJECT_ROOT,
         "ATTACHMENTS_DIR": os.environ.get("GOVERNANCE_ATTACHMENTS_DIR", str(instance_path / "attachments")),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads (attachments, BPMN files)
+        # JSON bodies: 413 past this size, 400 past this nesting (app/params.py, issue 16).
+        "MAX_JSON_BYTES": 4 * 1024 * 1024,
+        "MAX_JSON_DEPTH": 64,
         # Session cookie: never readable by scripts, not sent on cross-site posts; HTTPS-only when served
         # behind TLS (GOVERNANCE_HTTPS=1). scripts/run serves plain HTTP on 127.0.0.1, so it is off there.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -54,8 +69,22 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_SECURE": os.environ.get("GOVERNANCE_HTTPS", "0") == "1",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": os.environ.get("GOVERNANCE_HTTPS", "0") == "1",
+        # Reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/-Proto/-Host hops
+        # (app/security.py; the client address for the login throttle, https for the Secure cookie).
+        "PROXY_COUNT": int(os.environ.get("GOVERNANCE_PROXIES", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session, not one hour (long forms)
         "REMINDER_WORKING_DAYS": int(os.environ.get("GOVERNANCE_REMINDER_WORKING_DAYS", "3")),
+        # The budget of every BPMN script and expression, run in worker processes (issue 16 point 1;
+        # workflows/engine/sandboxing/limits.py): CPU time, memory, result size, wall time with helpers,
+        # helper calls, worker processes per app process.
+        "SCRIPT_CPU_MS": int(os.environ.get("GOVERNANCE_SCRIPT_CPU_MS", "200")),
+        "SCRIPT_MEMORY_MB": int(os.environ.get("GOVERNANCE_SCRIPT_MEMORY_MB", "64")),
+        "SCRIPT_OUTPUT_KB": int(os.environ.get("GOVERNANCE_SCRIPT_OUTPUT_KB", "1024")),
+        "SCRIPT_WALL_SECONDS": float(os.environ.get("GOVERNANCE_SCRIPT_WALL_SECONDS", "5")),
+        "SCRIPT_HELPER_CALLS": int(os.environ.get("GOVERNANCE_SCRIPT_HELPER_CALLS", "1000")),
+        "SCRIPT_WORKERS": int(os.environ.get("GOVERNANCE_SCRIPT_WORKERS", "4")),
+        # Waits before each automatic retry of a failed timer wake-up, then parked (incident_backoff).
+        "INCIDENT_BACKOFF": incident_backoff(),
         # Where `bpmn/` and `forms/` are read from by `flask definitions deploy` and `flask init-demo`.
         "DEFINITIONS_ROOT": PROJECT_ROOT,
     }

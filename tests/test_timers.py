@@ -1,5 +1,6 @@
 """Timer wake-ups with more than one scheduler: every due timer fires exactly once (row locks with
-SKIP LOCKED on PostgreSQL; lock_version everywhere); one broken instance never stops the batch."""
+SKIP LOCKED on PostgreSQL; lock_version everywhere); one broken instance never stops the batch, it gets an
+incident (retries and parking: tests/test_incidents.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.core import Engine
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
-from workflows.engine.models import InstanceEvent, ProcessInstance
+from workflows.engine.models import Incident, InstanceEvent, ProcessInstance
 
 
 def test_two_schedulers_fire_each_timer_once(
@@ -84,7 +85,7 @@ def test_wake_cost_scans_only_due_instances(
     assert report.woken == [early] and report.skipped == []
 
 
-def test_a_failing_instance_is_marked_and_the_batch_goes_on(
+def test_a_failing_instance_gets_an_incident_and_the_batch_goes_on(
     session_factory: sessionmaker[Session],
     make_engine: Callable[[Session], Engine],
     clock: ManualClock,
@@ -93,7 +94,7 @@ def test_a_failing_instance_is_marked_and_the_batch_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Not an EngineError: a bug anywhere below (here a RuntimeError after the wake-up has written its
-    changes). That instance's work is rolled back, it is marked ``error`` and reported; the others commit."""
+    changes). That instance's work is rolled back, it gets an incident and is reported; the others commit."""
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
     with session_factory() as s:
         engine = make_engine(s)
@@ -124,15 +125,19 @@ def test_a_failing_instance_is_marked_and_the_batch_goes_on(
     with session_factory() as s:
         broken = s.get(ProcessInstance, poisoned)
         assert broken is not None
-        assert (broken.status, broken.error, broken.next_wake_at) == (
-            "error",
+        assert (broken.status, broken.error) == ("running", None)  # its deadline stays; the incident holds it
+        incident = s.scalars(select(Incident)).one()
+        assert report.incidents == {poisoned: incident.id}
+        assert (incident.instance_id, incident.message, incident.status) == (
+            poisoned,
             "RuntimeError: handler bug",
-            None,
+            "open",
         )
+        assert incident.element_id == "wait"  # the error names no element: the timer that was due
         assert {
             i.status for i in s.scalars(select(ProcessInstance).where(ProcessInstance.id != poisoned))
         } == {"complete"}
         fired = set(s.scalars(select(InstanceEvent.instance_id).where(InstanceEvent.kind == "timer_fired")))
         assert fired == set(ids) - {poisoned}  # the poisoned instance's writes were rolled back
-    with session_factory() as s:  # marked, so the next run does not try it again
+    with session_factory() as s:  # held until its retry, so the next run does not try it again
         assert wake_due(s, make_engine) == WakeReport()

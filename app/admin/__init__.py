@@ -99,4 +99,8 @@ def revoke(grant_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.users", q=username))
 
 
-from app.admin import org_views, people_views  # noqa: E402,F401  (registers the organisation and people pages)
+from app.admin import (  # noqa: E402,F401  (registers the pages: organisation, people, 运行异常)
+    incident_views,
+    org_views,
+    people_views,
+)

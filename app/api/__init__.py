@@ -16,6 +16,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     designer,
     documents,
     errors,
+    incidents,
     indicators,
     meta,
     openapi,

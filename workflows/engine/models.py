@@ -172,6 +172,8 @@ class Task(Base):
 
 class InstanceEvent(Base):
     __tablename__ = "instance_event"
+    # One place per seq: two writers racing for the same place fail loudly instead of forking the chain.
+    __table_args__ = (UniqueConstraint("instance_id", "seq", name="uq_instance_event_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
@@ -181,6 +183,10 @@ class InstanceEvent(Base):
     element_id: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain, set when the event is written (workflows/engine/audit_chain.py, issue 16).
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class CalendarSchedule(Base):
@@ -194,3 +200,46 @@ class CalendarSchedule(Base):
     source: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[datetime]
     loaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Counter(Base):
+    """The last number given per name (``accountability_case:追责-2026-``); its row is the lock that keeps
+    two openings at once from sharing a number (``workflows/engine/counters.py``, issue 16)."""
+
+    __tablename__ = "counter"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Incident(Base):
+    """A failure of background work on an instance (a timer wake-up, a run-time script), kept until it is
+    retried successfully or cancelled: open → retrying → parked (no retries left) → resolved | cancelled
+    (``workflows/engine/incidents.py``, issue 16 point 2)."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index("ix_incident_instance_status", "instance_id", "status"),
+        Index("ix_incident_status_retry", "status", "next_retry_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # timer | script | ...: the work that failed
+    element_id: Mapped[str | None] = mapped_column(String(100))
+    element_name: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)  # every failed attempt
+    attempts: Mapped[int] = mapped_column(Integer)  # failed attempts since raised or last retried by hand
+    retries_left: Mapped[int] = mapped_column(Integer)
+    next_retry_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))  # open | retrying | parked | resolved | cancelled
+    retried_by: Mapped[str | None] = mapped_column(String(64))
+    retried_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))  # who resolved or cancelled it
+    closed_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)  # why it was cancelled
+
+    instance: Mapped[ProcessInstance] = relationship()

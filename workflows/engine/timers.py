@@ -4,25 +4,34 @@ Cost grows with the number of instances due, not the number waiting: the due set
 ``next_wake_at`` index. The job wakes each due instance in its own transaction under a row lock taken with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (:func:`lock_if_still_due`), and ``next_wake_at <= now`` is checked
 again under that lock, so two schedulers sharing a database never fire the same timer twice: the second one
-either skips the locked row or finds it already moved on. SQLite has one writer at a time, and
-``lock_version`` backs this up. Nothing here commits.
+either skips the locked row or finds it already moved on. SQLite has one writer at a time: there the
+database's write lock is taken before the check, and ``lock_version`` backs this up. Nothing here commits.
+
+An instance whose wake-up failed keeps its ``next_wake_at`` (the deadline the case page shows) but is held
+by its incident until the incident's next retry, or for good once parked (``incidents.wake_up_held``): a
+poisoned instance is neither tried every interval nor first in every batch (issue 16 point 2).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.engine.core import Engine
+from workflows.engine.incidents import lock_instance, wake_up_held
 from workflows.engine.models import ProcessInstance
 
 
 def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Instances whose next timer is due at ``now``, earliest first, at most ``limit``."""
+    """Instances whose next timer is due at ``now`` and not held by an incident, earliest first, at most
+    ``limit``."""
     query = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.next_wake_at <= now)
+        .where(ProcessInstance.next_wake_at <= now, ~wake_up_held(now))
         .order_by(ProcessInstance.next_wake_at)
         .limit(limit)
     )
@@ -30,20 +39,33 @@ def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
 
 
 def lock_if_still_due(session: Session, instance_id: int, now: datetime) -> bool:
-    """Lock the instance's row for this transaction if it is still due; False if another scheduler holds
-    the lock (SKIP LOCKED) or already moved it on."""
+    """Lock the instance's row for this transaction if it is still due (and not held by an incident another
+    scheduler just raised); False if another scheduler holds the lock (SKIP LOCKED) or moved it on. On
+    SQLite the database's write lock is taken first (``incidents.lock_instance``), so the check is made
+    under it there too."""
+    if session.get_bind().dialect.name == "sqlite":
+        lock_instance(session, instance_id)
     query = (
         select(ProcessInstance.id)
-        .where(ProcessInstance.id == instance_id, ProcessInstance.next_wake_at <= now)
+        .where(ProcessInstance.id == instance_id, ProcessInstance.next_wake_at <= now, ~wake_up_held(now))
         .with_for_update(skip_locked=True)
     )
     return session.scalar(query) is not None
 
 
-def mark_failed(session: Session, instance_id: int, message: str) -> None:
-    """Take an instance whose wake-up failed out of the due set (``error``, no next wake-up), so it is not
-    retried every interval; someone has to look at ``error``."""
-    inst = session.get(ProcessInstance, instance_id)
-    if inst is not None:
-        inst.status, inst.error, inst.next_wake_at = "error", message, None
-        session.flush()
+def due_timer_element(engine: Engine, instance_id: int) -> tuple[str | None, str | None]:
+    """The (id, name) of a timer of the instance due now: the element an incident names when the failure
+    itself names none. (None, None) when it cannot be told (the instance may be what fails to load)."""
+    try:
+        inst = engine.get_instance(instance_id)
+        now = engine.now()
+        for task in engine.workflow(inst).get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = definition.details(task).value
+            if isinstance(value, str) and TimerEventDefinition.get_datetime(value) <= now:
+                return task.task_spec.bpmn_id, task.task_spec.bpmn_name
+    except Exception:  # a best effort for the incident's text: the failure itself is what gets reported
+        return None, None
+    return None, None

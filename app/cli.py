@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from app import backup, integrity
 from app.auth.demo import seed_demo_users
 from app.auth.models import User
 from app.auth.services import AccountError, create_user, grant
@@ -24,6 +25,7 @@ from app.indicators.demo import seed_demo_indicator_sets
 from app.jobs import recompute_provisional_deadlines, run_background_pass
 from app.org import DIVISIONS_CSV, load_divisions
 from app.runtime import runtime
+from workflows.engine.db_lock import exclusive
 from workflows.engine.deploy.definitions import deploy, read_project_files
 from workflows.engine.errors import DefinitionInvalid
 from workflows.engine.legaltime.calendar_store import store_schedule
@@ -126,7 +128,13 @@ def timers_command() -> None:
 @click.command("init-demo")
 @with_appcontext
 def init_demo_command() -> None:
-    """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent."""
+    """Organisation + definitions: what scripts/run needs after `flask db upgrade`. Idempotent, and two
+    servers starting together take turns (a named database lock, as the migrations do)."""
+    with db.engine.connect() as lock, exclusive(lock, "init-demo"):
+        _init_demo()
+
+
+def _init_demo() -> None:
     load_divisions(db.session())
     organs_csv = DIVISIONS_CSV.with_name("issuing-organs.csv")  # 发文机关: names and 机关代字, editable data
     load_issuing_organs(db.session(), read_organ_rows(organs_csv))
@@ -234,3 +242,5 @@ def init_app(app: Flask) -> None:
         init_demo_command,
     ):
         app.cli.add_command(command)
+    integrity.init_app(app)  # flask audit verify / roots (issue 16 point 6)
+    backup.init_app(app)  # flask backup / restore (issue 16 point 7)

@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from workflows.engine.db_lock import exclusive
 from workflows.regulation.case_search import is_search_object
 
 # this is the Alembic Config object, which provides
@@ -97,7 +98,9 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # One migrating process at a time (issue 16, point 8): two servers started together on an empty database
+    # both run `flask db upgrade` (scripts/run); the second waits here, then finds the database at head.
+    with connectable.connect() as connection, exclusive(connection, "migrations"):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

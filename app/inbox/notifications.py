@@ -1,7 +1,13 @@
 """Notifications when a task arrives, when its reminder window opens, when it is overdue, and when
 someone urges it (催办). :func:`send_due_alerts` is a step of the background pass (``app/jobs.py``, run by the
 scheduler and by ``flask timers``), which commits; here it only flushes. TaskAlert rows make it send each kind
-once per task."""
+once per task.
+
+Two schedulers (two app processes) may run the pass at once and pick the same due tasks. Each alert row is
+inserted first and idempotently (:func:`record_alert`: ``INSERT … ON CONFLICT DO NOTHING``); only the pass
+whose insert happened sends that alert's notifications, and the other skips it and commits the rest of its
+batch, instead of failing on the unique (task, kind) and rolling its whole batch back (issue 16, point 8).
+Tasks are taken in id order so two passes lock alert rows in the same order and cannot deadlock."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Notification, TaskAlert
+from workflows.engine.counters import insert_ignoring_conflicts
 from workflows.engine.models import Task
 
 
@@ -37,6 +44,7 @@ def kind_label(kind: str) -> str:
         "transferred": _("转办"),
         "unassigned": _("无人办理"),
         "document": _("收到公文"),
+        "incident": _("运行异常"),
     }.get(kind, _("通知"))
 
 
@@ -56,6 +64,16 @@ def notify(session: Session, task: Task, kind: str, message: str, now: datetime)
     return len(users)
 
 
+def record_alert(session: Session, task_id: str, kind: str, now: datetime) -> bool:
+    """Record that ``kind`` went out for the task, unless it already has (or a concurrent pass is recording
+    it: the insert waits for that pass's transaction). True when this call recorded it, and so is the one
+    to send the notifications."""
+    table = TaskAlert.__table__
+    insert = insert_ignoring_conflicts(session, table)  # type: ignore[arg-type]
+    row = session.execute(insert.values(task_id=task_id, kind=kind, sent_at=now).returning(table.c.id))
+    return row.first() is not None
+
+
 def send_due_alerts(session: Session, now: datetime, limit: int = 2000) -> int:
     """Send the alerts that are due now: arrived (any open task), reminder (remind_at passed), overdue."""
     sent = 0
@@ -66,10 +84,10 @@ def send_due_alerts(session: Session, now: datetime, limit: int = 2000) -> int:
     }
     for kind, condition in conditions.items():
         already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == kind)
-        tasks = session.scalars(select(Task).where(condition, ~already).limit(limit)).all()
+        tasks = session.scalars(select(Task).where(condition, ~already).order_by(Task.id).limit(limit)).all()
         for task in tasks:
-            sent += notify(session, task, kind, task.name, now)
-            session.add(TaskAlert(task_id=task.id, kind=kind, sent_at=now))
+            if record_alert(session, task.id, kind, now):  # else another pass sent it
+                sent += notify(session, task, kind, task.name, now)
     session.flush()
     return sent
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Attachment, Notification, TaskAlert
-from app.inbox.notifications import notify
+from app.inbox.notifications import notify, record_alert
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
@@ -118,12 +118,14 @@ def announce_new_tasks(engine: Engine, inst: ProcessInstance) -> int:
     """Send the "new task" notice for this instance's open tasks that have not had one (once per task)."""
     session = engine.session
     already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == "arrived")
-    fresh = session.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already))
+    fresh = session.scalars(  # id order, as the scheduler's pass takes them (app/inbox/notifications.py)
+        select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already).order_by(Task.id)
+    )
     now = engine.now()
     sent = 0
     for task in fresh:
-        sent += notify(session, task, "arrived", task.name, now)
-        session.add(TaskAlert(task_id=task.id, kind="arrived", sent_at=now))
+        if record_alert(session, task.id, "arrived", now):  # else the scheduler's pass sent it (issue 16)
+            sent += notify(session, task, "arrived", task.name, now)
     session.flush()
     return sent
 

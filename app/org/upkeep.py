@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Notification, TaskAlert
+from app.inbox.notifications import record_alert
 from app.org.grants import GrantSync, sync_post_grants
 from workflows.engine.models import InstanceEvent, Task
 from workflows.regulation.people import JOINT_MEETING
@@ -80,9 +81,16 @@ def flag_unassigned_tasks(session: Session, org: OrgTree, now: datetime, limit: 
     )
     flagged = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == UNASSIGNED)
     tasks = session.scalars(
-        select(Task).where(Task.state == "ready", ~held, ~flagged).order_by(Task.created_at).limit(limit)
+        select(Task)
+        .where(Task.state == "ready", ~held, ~flagged)
+        .order_by(Task.created_at, Task.id)
+        .limit(limit)
     ).all()
+    recorded: list[str] = []
     for task in tasks:
+        if not record_alert(session, task.id, UNASSIGNED, now):
+            continue  # a concurrent pass (another scheduler) flagged it first (issue 16, point 8)
+        recorded.append(task.id)
         office = org.upper(task.org_code) if task.org_code in org.nodes else task.org_code
         recipients = holders_of(session, "office_director", office) or admins(session)
         node = org.nodes.get(task.org_code)
@@ -113,6 +121,5 @@ def flag_unassigned_tasks(session: Session, org: OrgTree, now: datetime, limit: 
                 detail={"role": task.role, "org_code": task.org_code, "office": office, "text": message},
             )
         )
-        session.add(TaskAlert(task_id=task.id, kind=UNASSIGNED, sent_at=now))
     session.flush()
-    return [t.id for t in tasks]
+    return recorded

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.core import Engine, Handler
+from workflows.engine.counters import next_business_key
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
@@ -69,14 +70,9 @@ STANDING_STEPS = frozenset({"record_finding"})
 
 
 def next_case_key(session: Session, year: int) -> str:
-    """Case numbers per year whoever opens the case (report, assessment, inspection): 追责-2026-0001."""
-    prefix = f"追责-{year}-"
-    count = session.scalar(
-        select(func.count())
-        .select_from(ProcessInstance)
-        .where(ProcessInstance.process_id == CASE_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
-    )
-    return f"{prefix}{(count or 0) + 1:04d}"
+    """Case numbers per year whoever opens the case (report, assessment, inspection): 追责-2026-0001, from the
+    year's counter row taken under lock (two openings at once never share a number; issue 16)."""
+    return next_business_key(session, CASE_PROCESS, f"追责-{year}-")
 
 
 def open_child_case(

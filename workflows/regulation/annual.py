@@ -26,11 +26,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.core import Engine, Handler
+from workflows.engine.counters import next_business_key
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance, Task
@@ -99,15 +100,9 @@ def start_cycle(
 def start_report_filing(engine: Engine, unit_code: str, actor: Actor) -> ProcessInstance:
     """A member unit starts a report (Art. 15): 报送-2026-CD01-0003. Its first task is the unit's form."""
     year = engine.now().year
-    prefix = f"报送-{year}-{unit_code}-"
-    count = engine.session.scalar(
-        select(func.count())
-        .select_from(ProcessInstance)
-        .where(ProcessInstance.process_id == FILING_PROCESS, ProcessInstance.business_key.like(prefix + "%"))
-    )
     return engine.start(
         FILING_PROCESS,
-        business_key=f"{prefix}{(count or 0) + 1:04d}",
+        business_key=next_business_key(engine.session, FILING_PROCESS, f"报送-{year}-{unit_code}-"),
         unit_code=unit_code,
         data={"year": year},
         actor=actor,

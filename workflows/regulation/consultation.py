@@ -28,11 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine, Handler
+from workflows.engine.counters import next_business_key
 from workflows.engine.deploy.forms import validate_submission
 from workflows.engine.errors import FormInvalid, NotAuthorized
 from workflows.engine.legaltime import clock
@@ -129,17 +130,8 @@ def _refuse(field: str, message: str, code: str = "invalid", value: object = Non
 
 
 def numbered_key(session: Session, year: int, committee: str) -> str:
-    """征求意见-2026-411302-0001: the next number of this year and committee."""
-    prefix = f"{KEY_LABEL}-{year}-{committee}-"
-    count = session.scalar(
-        select(func.count())
-        .select_from(ProcessInstance)
-        .where(
-            ProcessInstance.process_id == CONSULTATION_PROCESS,
-            ProcessInstance.business_key.like(prefix + "%"),
-        )
-    )
-    return f"{prefix}{(count or 0) + 1:04d}"
+    """征求意见-2026-411302-0001: the next number of this year and committee (a counter row under lock)."""
+    return next_business_key(session, CONSULTATION_PROCESS, f"{KEY_LABEL}-{year}-{committee}-")
 
 
 def start_consultation(

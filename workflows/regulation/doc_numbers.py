@@ -7,9 +7,12 @@ committee (综治委), with its name, its 机关代字 (``宛综治办``) and th
 
 A number is ``宛综治办〔2026〕7号``: the organ's 机关代字, the year in hexagonal brackets, the sequence
 without leading zeros and without 第. :func:`assign` takes the next one inside the caller's transaction
-under a row lock on the (organ, year) counter (``SELECT … FOR UPDATE``): two documents issued at once
-wait for each other instead of sharing a number, and a transaction that rolls back gives its number
-back, so numbers have no gaps. A number once committed is never reused: :func:`void` marks it voided
+by the engine's counter mechanism (:func:`workflows.engine.counters.increment`, the same one case numbers
+use): ``UPDATE … SET last_seq = last_seq + 1 … RETURNING`` on the (organ, year) counter row, which holds
+the row lock until the transaction ends, so two documents issued at once wait for each other instead of
+sharing a number, and a transaction that rolls back gives its number back, so numbers have no gaps. (The
+earlier read-then-write could hand SQLite's two writers the same value; the increment inside the
+statement cannot.) A number once committed is never reused: :func:`void` marks it voided
 with a reason, and the counter never goes back.
 """
 
@@ -21,9 +24,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from workflows.engine.counters import increment
 from workflows.engine.legaltime import clock
 from workflows.engine.models import Base, OrgUnit
 
@@ -101,25 +104,11 @@ def _organ(session: Session, organ_code: str) -> IssuingOrgan:
     return organ
 
 
-def _locked_counter(session: Session, organ_code: str, year: int) -> DocumentNumberCounter:
-    """The (organ, year) counter, locked until the caller's transaction ends; created at the year's first
-    number. Two first numbers at once: one insert wins, the other's savepoint rolls back and it waits on the
-    winner's lock like everyone else."""
-    query = (
-        select(DocumentNumberCounter)
-        .where(DocumentNumberCounter.organ_code == organ_code, DocumentNumberCounter.year == year)
-        .with_for_update()
-        .execution_options(populate_existing=True)  # the locked row's values, not a stale identity-map copy
-    )
-    counter = session.scalars(query).one_or_none()
-    if counter is not None:
-        return counter
-    try:
-        with session.begin_nested():
-            session.add(DocumentNumberCounter(organ_code=organ_code, year=year, last_seq=0))
-    except IntegrityError:
-        pass  # created by a concurrent first assignment, committed by now
-    return session.scalars(query).one()
+def _next_seq(session: Session, organ_code: str, year: int) -> int:
+    """The next sequence of the (organ, year) counter, whose row stays locked until the caller's transaction
+    ends; the row is created at the year's first number."""
+    table = DocumentNumberCounter.__table__
+    return increment(session, table, {"organ_code": organ_code, "year": year}, "last_seq")  # type: ignore[arg-type]
 
 
 def assign(
@@ -139,13 +128,12 @@ def assign(
         raise DocumentNumberError("a document number needs the document's title")
     if not actor_id or not str(actor_id).strip():
         raise DocumentNumberError("a document number needs who assigned it")
-    counter = _locked_counter(session, organ.code, year)
-    counter.last_seq += 1
+    seq = _next_seq(session, organ.code, year)
     row = DocumentNumber(
         organ_code=organ.code,
         year=year,
-        seq=counter.last_seq,
-        number=format_number(organ.short_mark, year, counter.last_seq),
+        seq=seq,
+        number=format_number(organ.short_mark, year, seq),
         status="assigned",
         title=title.strip(),
         instance_id=instance_id,

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
+from workflows.engine.counters import next_business_key
 from workflows.engine.deploy.forms import validate_submission
 from workflows.engine.errors import FormInvalid, NotAuthorized
 from workflows.engine.legaltime.legal_time import to_cst
@@ -56,14 +56,9 @@ def committee_for(org: OrgTree, actor: Actor, unit_code: str | None) -> str:
 
 
 def numbered_key(session: Session, process_id: str, year: int, unit_code: str) -> str:
-    """督查-2026-411302-0001: the next number of this kind, year and committee."""
-    prefix = f"{KEY_LABELS[process_id]}-{year}-{unit_code}-"
-    count = session.scalar(
-        select(func.count())
-        .select_from(ProcessInstance)
-        .where(ProcessInstance.process_id == process_id, ProcessInstance.business_key.like(prefix + "%"))
-    )
-    return f"{prefix}{(count or 0) + 1:04d}"
+    """督查-2026-411302-0001: the next number of this kind, year and committee, from its counter row taken
+    under lock in the caller's transaction (two starts at once never share a number; issue 16)."""
+    return next_business_key(session, process_id, f"{KEY_LABELS[process_id]}-{year}-{unit_code}-")
 
 
 def _start(

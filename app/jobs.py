@@ -17,15 +17,27 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.config import incident_backoff
+from app.inbox.models import Notification
 from app.inbox.notifications import send_due_alerts
-from app.org.upkeep import keep_organisation
+from app.integrity import seal_working_files
+from app.org.upkeep import admins, keep_organisation
 from app.runtime import Runtime
 from workflows.engine.core import Engine
 from workflows.engine.errors import Conflict, EngineError, NotFound
+from workflows.engine.incidents import (
+    TIMER,
+    Backoff,
+    due_retries,
+    element_of,
+    raise_incident,
+    resolve_retried,
+    settle_obsolete,
+)
 from workflows.engine.legaltime.calendar_store import provisional_instance_ids
 from workflows.engine.legaltime.legal_time import CST, to_cst
-from workflows.engine.models import ProcessInstance
-from workflows.engine.timers import due_instance_ids, lock_if_still_due, mark_failed
+from workflows.engine.models import Incident, ProcessInstance
+from workflows.engine.timers import due_instance_ids, due_timer_element, lock_if_still_due
 from workflows.regulation.annual import find_cycle, start_cycle
 from workflows.regulation.key_townships import start_selection
 from workflows.regulation.meetings import flag_missing_plenaries
@@ -43,22 +55,33 @@ class WakeReport:
     woken: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    incidents: dict[int, int] = field(default_factory=dict)  # failed instance → its incident
+    resolved: list[int] = field(default_factory=list)  # incidents whose retry succeeded (or moved on)
 
 
-def wake_due(session: Session, make_engine: MakeEngine, limit: int = 500) -> WakeReport:
+def wake_due(
+    session: Session, make_engine: MakeEngine, limit: int = 500, backoff: Backoff | None = None
+) -> WakeReport:
     """Wake every instance due now (up to ``limit``), each in its own transaction, committed separately.
 
     An instance locked by another scheduler, or no longer due, or changed under us (``Conflict``) is skipped.
-    An instance that fails in any other way is rolled back, logged, marked ``error`` with the message (so it
-    is not retried every interval) in a transaction of its own, and reported; the others go on.
+    An instance that fails in any other way is rolled back, logged and reported, and gets an incident (its
+    retry after ``backoff``, then parked and the administrators told) in a transaction of its own; the others
+    go on. A wake-up that succeeds resolves the instance's incidents that were due for a retry.
     """
     engine = make_engine(session)
+    backoff = incident_backoff() if backoff is None else backoff
     report = WakeReport()
-    ids = due_instance_ids(session, engine.now(), limit)
+    now = engine.now()
+    report.resolved = [i.id for i in settle_obsolete(session, now)]
+    retrying = {i.instance_id for i in due_retries(session, now)}
+    ids = due_instance_ids(session, now, limit)
     session.commit()
     for instance_id in ids:
         try:
             if lock_if_still_due(session, instance_id, engine.now()) and engine.wake(instance_id):
+                if instance_id in retrying:
+                    report.resolved += [i.id for i in resolve_retried(session, instance_id, engine.now())]
                 session.commit()
                 report.woken.append(instance_id)
             else:
@@ -69,9 +92,14 @@ def wake_due(session: Session, make_engine: MakeEngine, limit: int = 500) -> Wak
             report.skipped.append(instance_id)
         except Exception as exc:  # one broken instance must not stop the others
             session.rollback()
+            if not _still_due(session, instance_id, engine):  # another scheduler woke it meanwhile
+                report.skipped.append(instance_id)
+                continue
             log.exception("timer of instance %s failed", instance_id)
             report.failed[instance_id] = _message(exc)
-            _mark_failed(session, instance_id, report.failed[instance_id])
+            incident = _raise_incident(session, engine, instance_id, exc, report.failed[instance_id], backoff)
+            if incident is not None:
+                report.incidents[instance_id] = incident
     return report
 
 
@@ -79,19 +107,73 @@ def _message(exc: Exception) -> str:
     return str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
 
 
-def _mark_failed(session: Session, instance_id: int, message: str) -> None:
+def _still_due(session: Session, instance_id: int, engine: Engine) -> bool:
+    """After a failure: is the instance still due (locked again for recording the incident)? Not when the
+    failure was a lost race — another scheduler woke it first and the write clashed with its (e.g. on SQLite
+    an event's unique key rather than ``lock_version``): that is a skip, not an incident."""
     try:
-        mark_failed(session, instance_id, message)
-        session.commit()
-    except Exception:  # e.g. the database went away: the instance stays due and is tried again next time
+        return lock_if_still_due(session, instance_id, engine.now())
+    except Exception:
         session.rollback()
-        log.exception("could not mark instance %s as failed", instance_id)
+        return True  # cannot tell: try to record it (logged if that fails too)
 
 
-def run_due_timers(session: Session, rt: Runtime, limit: int = 500) -> WakeReport:
+def _raise_incident(
+    session: Session, engine: Engine, instance_id: int, exc: Exception, message: str, backoff: Backoff
+) -> int | None:
+    """The failure as an incident of the instance (committed on its own); once parked, every administrator
+    is notified. None if even that failed (e.g. the database went away): the instance stays due and is
+    tried again next time."""
+    try:
+        element_id, element_name = element_of(exc)
+        if element_id is None:
+            element_id, element_name = due_timer_element(engine, instance_id)
+        incident = raise_incident(
+            session,
+            instance_id,
+            element_id,
+            message,
+            now=engine.now(),
+            element_name=element_name,
+            kind=TIMER,
+            backoff=backoff,
+            on_parked=lambda parked: _tell_admins(session, parked),
+        )
+        session.commit()
+        return incident.id
+    except Exception:
+        session.rollback()
+        log.exception("could not record the incident of instance %s", instance_id)
+        return None
+
+
+def _tell_admins(session: Session, incident: Incident) -> None:
+    """A parked incident waits for a person: every administrator gets a notification (通知) naming the
+    case."""
+    inst = session.get(ProcessInstance, incident.instance_id)
+    where = incident.element_name or incident.element_id or "定时处理"
+    message = (
+        f"运行异常：{inst.business_key if inst else incident.instance_id}（{where}）自动重试已用完，"
+        f"已搁置，请在「运行异常」页面重试或取消。错误：{incident.message[:200]}"
+    )
+    for user_id in admins(session):
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind="incident",
+                instance_id=incident.instance_id,
+                message=message,
+                created_at=incident.last_failed_at,
+            )
+        )
+
+
+def run_due_timers(
+    session: Session, rt: Runtime, limit: int = 500, backoff: Backoff | None = None
+) -> WakeReport:
     """Pick up holiday schedules and organisation changes loaded by any process, then wake the due timers."""
     rt.reload_calendar(session)
-    return wake_due(session, rt.engine, limit)
+    return wake_due(session, rt.engine, limit, backoff)
 
 
 # -- notifications -------------------------------------------------------------------------------------------
@@ -164,6 +246,10 @@ def run_background_pass(session: Session, rt: Runtime, limit: int = 500) -> Pass
     follow_ups = run_follow_ups(session, rt)
     if follow_ups.items_overdue or follow_ups.plenary_flagged:
         log.info("follow-ups: %s items overdue, plenary flagged %s", *vars(follow_ups).values())
+    try:  # the day's root hash per office, once the day has ended (issue 16: tamper-evident working file)
+        seal_working_files(session, rt)
+    except Exception:  # a failed seal is retried next pass; the timers and alerts above are committed
+        log.exception("sealing the working files' daily roots failed")
     return PassReport(timers, sent, follow_ups)
 
 

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from workflows.engine.audit_chain import chain_rows  # noqa: E402
 from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import (  # noqa: E402
@@ -150,6 +151,7 @@ def fill(app, count: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
             )
         db.session.execute(ProcessInstance.__table__.insert(), instances)
         db.session.execute(Task.__table__.insert(), tasks)
+        chain_rows(db.session(), events)  # events are hash-chained (issue 16); Core inserts skip the listener
         db.session.execute(InstanceEvent.__table__.insert(), events)
         db.session.commit()
         t0 = time.perf_counter()

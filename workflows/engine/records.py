@@ -5,6 +5,7 @@ needs those facts as queryable rows (sanctions with start and end dates, Art. 35
 level for the supervisor). Scripts call ``record("listing_started", article="Art. 35")``; the engine collects
 the calls made during one operation, stores each as an ``instance_event`` and hands it to the handler
 registered for its kind, all in the operation's transaction — a failed step records nothing.
+Each stored event joins its instance's hash chain as it is written (:mod:`workflows.engine.audit_chain`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from workflows.engine import audit_chain  # noqa: F401  (registers the listener that chains every event)
 from workflows.engine.models import ProcessInstance
 
 # Keys of a record's detail that also update the case summary shown in lists (current level, stage...).

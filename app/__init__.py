@@ -15,10 +15,16 @@ from app.extensions import csrf, db, migrate
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(build_config(Path(app.instance_path), config_override))
+    from app import params
+
+    params.init_app(app)  # bounded <int:…> routes and JSON bodies (issue 16): before any route is added
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["PROJECT_ROOT"] / "migrations"))
     csrf.init_app(app)
     auth.init_app(app)
+    from app import security
+
+    security.init_app(app)  # headers on every response, Secure cookies over HTTPS, the proxy (issue 16)
     runtime.init_app(app)
     cli.init_app(app)
     from app.api import bp as api_bp

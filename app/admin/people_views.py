@@ -16,6 +16,7 @@ from app.org import services
 from app.org.imports import parse_date
 from app.org.services import OrgAdminError
 from app.runtime import engine, runtime
+from app.security import referrer_or
 from workflows.regulation import people
 from workflows.regulation.people import GENDERS, POST_KINDS, PeopleError
 from workflows.regulation.roles import org_of
@@ -75,7 +76,7 @@ def create_person() -> ResponseReturnValue:
     except OrgAdminError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(request.referrer or url_for("admin.people_list"))
+        return redirect(referrer_or(url_for("admin.people_list")))
 
 
 @bp.get("/people/<int:person_id>")
@@ -150,7 +151,7 @@ def end_post(post_id: int) -> ResponseReturnValue:
     except OrgAdminError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(request.referrer or url_for("admin.people_list"))
+        return redirect(referrer_or(url_for("admin.people_list")))
 
 
 @bp.post("/posts/<int:post_id>/change")
@@ -176,7 +177,7 @@ def change_post(post_id: int) -> ResponseReturnValue:
     except OrgAdminError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return redirect(request.referrer or url_for("admin.people_list"))
+        return redirect(referrer_or(url_for("admin.people_list")))
 
 
 @bp.post("/people/<int:person_id>/accounts")

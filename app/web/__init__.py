@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth.services import authenticate
+from app.auth.throttle import attempt_login, lockout_message, retry_after_seconds, throttle_from
 from app.extensions import db
 from app.i18n import LOCALES
+from app.security import safe_next
 from workflows.regulation.traceability import COVERAGE_ROLES
 
 bp = Blueprint("web", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths: a login link must not bounce a user to another site."""
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("inbox.inbox")
+    """Only local paths (app/security.py): a login link must not bounce a user to another site."""
+    return safe_next(target, url_for("inbox.inbox"))
 
 
 @bp.get("/")
@@ -35,12 +33,19 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next"))
     username = request.form.get("username", "").strip()
-    user = authenticate(db.session(), username, request.form.get("password", ""))
-    if user is None:
-        return render_template(
-            "login.html", error=_("用户名或密码错误"), username=username, next=request.form.get("next")
-        ), 401
-    login_user(user)
+    throttle = throttle_from(current_app.config)  # growing lock-outs per account and address (issue 16)
+    password = request.form.get("password", "")
+    attempt = attempt_login(db.session(), throttle, username, password, request.remote_addr or "")
+    db.session.commit()
+    if attempt.user is None:
+        page = {"username": username, "next": request.form.get("next")}
+        if attempt.retry_at is None:
+            return render_template("login.html", error=_("用户名或密码错误"), **page), 401
+        now = throttle.clock.now()
+        error = lockout_message(attempt.retry_at, now)
+        retry_after = str(retry_after_seconds(attempt.retry_at, now))
+        return render_template("login.html", error=error, **page), 429, {"Retry-After": retry_after}
+    login_user(attempt.user)
     session.pop("locale", None)
     return redirect(_safe_next(request.form.get("next")))
 

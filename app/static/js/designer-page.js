@@ -1,7 +1,7 @@
 // Modeller page: bpmn-js + the governance properties (bundle: /static/designer/dist/designer.js); deploy
 // sends the edited file to the server, whose full validation answers with problems shown on the elements.
 (async function () {
-  const cfg = window.DESIGNER;
+  const cfg = JSON.parse(document.getElementById('designer-data').textContent); // JSON, never run (CSP)
   const csrf = document.querySelector('meta[name=csrf-token]').content;
   const designer = await window.GovernanceDesigner.create({
     container: document.getElementById('canvas'), panel: document.getElementById('panel'), xml: cfg.xml,

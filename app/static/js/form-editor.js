@@ -1,7 +1,7 @@
 // Form editor: live preview rendered by the server from the JSON Schema (the same renderer users see),
 // with validation messages; deploy creates a new version.
 (function () {
-  const cfg = window.FORM_EDITOR;
+  const cfg = JSON.parse(document.getElementById('form-editor-data').textContent); // JSON, never run (CSP)
   const csrf = document.querySelector('meta[name=csrf-token]').content;
   const text = document.getElementById('form-text');
   const preview = document.getElementById('preview');
@@ -19,6 +19,7 @@
     if (body.html) preview.innerHTML = body.html;
     preview.dataset.valid = body.problems.length ? 'no' : 'yes';
   }
+  preview.addEventListener('submit', (event) => event.preventDefault()); // a preview never submits
   text.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(refresh, 300); });
   refresh();
   document.getElementById('deploy-form').addEventListener('click', async () => {

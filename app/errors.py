@@ -1,6 +1,7 @@
 """Error answers, never Flask's English default pages: JSON ``{"error", "message"}`` under /api/ (routing's
-404/405, the 413 of a too large body, any abort, an unexpected exception), and elsewhere a page in the
-reader's language saying what happened in plain words, with a way back. A 500 never shows the exception.
+404/405, the 413 of a too large body, any abort, an unexpected exception) and to a request that sent JSON
+(the designer's editors post JSON and read the answer as JSON), and elsewhere a page in the reader's
+language saying what happened in plain words, with a way back. A 500 never shows the exception.
 The API blueprint's own mappings (engine errors, invalid input, CSRF) are in app/api/errors.py."""
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.extensions import db
 from app.i18n import pick
+from workflows.engine.errors import BudgetExceeded, EngineError, ProcessFailed
 
 API_PREFIX = "/api/"
 
@@ -26,6 +29,7 @@ API_CODES = {
     403: "not_authorized",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "too_large",
     422: "invalid_input",
     500: "internal_error",
@@ -67,6 +71,14 @@ PAGES: dict[int, tuple[tuple[str, str], tuple[str, str]]] = {
             "the buttons on the page.",
         ),
     ),
+    409: (
+        ("操作未能完成", "The action could not be completed"),
+        (
+            "该记录刚被他人修改，或已不能这样办理。请刷新页面，查看最新情况后重试。",
+            "Someone else has just changed this, or it can no longer be done this way. Reload the page, "
+            "check what it shows now and try again.",
+        ),
+    ),
     413: (
         ("上传内容过大", "Upload too large"),
         (
@@ -103,6 +115,39 @@ CSRF_PAGE = (
 
 def is_api() -> bool:
     return request.path.startswith(API_PREFIX)
+
+
+def wants_json() -> bool:
+    """Answer in JSON: under /api/, or to a request that sent JSON (no browser page does)."""
+    return is_api() or request.is_json
+
+
+def process_failed_message(exc: ProcessFailed) -> str:
+    """A script or condition of the process refused the step (issue 16): the reader's fault or the
+    definition's, never a crash; nothing was saved, so saying so is what matters. The engine's own text
+    follows, since a script's refusal names what it refused (e.g. a unit not under the committee)."""
+    return _(
+        "流程中的脚本未能执行，本次操作未生效，案件保持原状。请检查填写的内容后重试；如仍无法办理，"
+        "请联系流程设计人员。（详情：%(detail)s）",
+        detail=str(exc),
+    )
+
+
+def budget_exceeded_message(exc: BudgetExceeded) -> str:
+    """A script or expression of the diagram ran past its budget (CPU, memory, output) and was stopped
+    (issue 16): the definition's fault; nothing was saved."""
+    return _(
+        "流程中的脚本或表达式超出计算限额，已被停止；本次操作未生效，案件保持原状。"
+        "请联系流程设计人员修改流程。（详情：%(detail)s）",
+        detail=str(exc),  # names the element: 元素 compute（计算结果）…
+    )
+
+
+def engine_error_text(exc: EngineError) -> str:
+    """What a page flashes for an engine error it cannot word better itself."""
+    if isinstance(exc, BudgetExceeded):
+        return budget_exceeded_message(exc)
+    return process_failed_message(exc) if isinstance(exc, ProcessFailed) else str(exc)
 
 
 def _limit() -> str:
@@ -175,7 +220,7 @@ def handle_http_error(exc: HTTPException) -> ResponseReturnValue:
     if exc.code >= 500:
         with suppress(Exception):  # the failed request's changes; the layout may still query
             db.session.rollback()
-    if is_api():
+    if wants_json():
         code = API_CODES.get(exc.code, exc.name.lower().replace(" ", "_"))
         response = jsonify(error=code, message=_api_message(exc, exc.code))
         response.status_code = exc.code

@@ -15,6 +15,7 @@ from app.api.schemas import CaseDetailSchema
 from app.auth import current_actor
 from app.cases.services import case_detail
 from app.extensions import db
+from app.params import Year
 from app.runtime import engine
 from workflows.engine.errors import NotAuthorized
 from workflows.regulation.commendation import allocations, awards, commendations, start_commendation
@@ -23,7 +24,7 @@ from workflows.regulation.starting import office_committees
 
 
 class StartCommendationSchema(Schema):
-    year = fields.Integer(metadata={"description": "the assessed year; the engine clock's year if left out"})
+    year = Year(metadata={"description": "the assessed year; the engine clock's year if left out"})
     unit_code = fields.String(
         metadata={"description": "the committee (city or county code); may be left out by a one-office clerk"}
     )

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from app.cases.services import LEVELS
+from app.params import Id, Page, PerPage
 from workflows.engine.legaltime.legal_time import to_cst
 
 
@@ -187,8 +188,8 @@ class CaseQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(["running", "complete", "error"]))
     county = fields.String()
     overdue = fields.Boolean()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
     q = fields.String(
         validate=validate.Length(max=200),
         metadata={"description": "words searched in case number, unit, people and facts (all must match)"},
@@ -196,8 +197,8 @@ class CaseQuerySchema(Schema):
 
 
 class TaskQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
 
 
 class ProblemSchema(Schema):
@@ -214,6 +215,7 @@ class ErrorSchema(Schema):
     problems = fields.List(
         fields.Nested(ProblemSchema), metadata={"description": "where a deploy was refused (422)"}
     )
+    detail = fields.String(metadata={"description": "the engine's own text (process_failed, 422)"})
 
 
 class StatusSchema(Schema):
@@ -237,7 +239,7 @@ class DeploySchema(Schema):
         metadata={"description": "path (bpmn/<name>.bpmn or forms/<name>.json) → content"},
     )
     comment = fields.String(load_default="")
-    base = fields.Integer(
+    base = Id(
         load_default=None, allow_none=True, metadata={"description": "version to build on (default: newest)"}
     )
 
@@ -284,8 +286,8 @@ class ComparisonSchema(Schema):
 
 
 class MigrationSchema(Schema):
-    to_version = fields.Integer(required=True)
-    instance_ids = fields.List(fields.Integer(), load_default=None, allow_none=True)
+    to_version = Id(required=True)
+    instance_ids = fields.List(Id(), load_default=None, allow_none=True)
     process_id = fields.String(load_default=None, allow_none=True)
     dry_run = fields.Boolean(load_default=True)
 

@@ -27,6 +27,7 @@ from app.api.schemas import CaseDetailSchema, CstDateTime
 from app.auth import current_actor
 from app.cases.services import case_detail
 from app.extensions import db
+from app.params import Page, PerPage
 from app.runtime import engine
 from workflows.engine.errors import NotFound
 from workflows.engine.reading import start_form
@@ -152,8 +153,8 @@ class RectificationQuerySchema(Schema):
     county = fields.String(metadata={"description": "a county-level unit: its own and its townships' items"})
     unit_code = fields.String()
     committee_code = fields.String(metadata={"description": "the committee whose office set the items"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    page = Page()
+    per_page = PerPage()
 
 
 class MarkDoneSchema(Schema):

@@ -15,7 +15,9 @@ from flask_login import login_required
 from openpyxl import Workbook
 
 from app.auth import current_actor
+from app.errors import engine_error_text
 from app.extensions import db
+from app.params import FIRST_YEAR, LAST_YEAR, to_int
 from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid
 from workflows.engine.legaltime.legal_time import to_cst
@@ -64,16 +66,17 @@ def index() -> ResponseReturnValue:
 def start() -> ResponseReturnValue:
     eng = engine()
     actor = current_actor()
-    try:
-        year = int(request.form.get("year") or 0) or None
-        inst = start_commendation(eng, actor, year, request.form.get("unit_code") or None)
-        db.session.commit()
-    except ValueError:
+    typed = request.form.get("year") or ""
+    year = to_int(typed, FIRST_YEAR, LAST_YEAR) if typed else None
+    if typed and year is None:
         flash(_("年度格式不正确"), "error")
         return redirect(url_for("commendations.index"))
+    try:
+        inst = start_commendation(eng, actor, year, request.form.get("unit_code") or None)
+        db.session.commit()
     except (FormInvalid, EngineError) as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(engine_error_text(exc), "error")
         return redirect(url_for("commendations.index"))
     flash(_("已发起：%(key)s", key=inst.business_key), "success")
     mine = [t for t in eng.ready_tasks(inst.id) if can_work(actor, t)]

@@ -26,6 +26,7 @@ from app.auth import current_actor
 from app.cases.services import CaseFilters, case_row, cases_query
 from app.extensions import db
 from app.labels import level_label
+from app.params import FIRST_YEAR, LAST_YEAR, page_arg, to_int, year_arg
 from app.runtime import engine
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import ProcessInstance
@@ -63,12 +64,7 @@ def _now() -> datetime:
 
 
 def _year() -> int:
-    now = _now()
-    try:
-        year = int(request.args.get("year", now.year))
-    except ValueError:
-        return now.year
-    return year if 2000 <= year <= 2100 else now.year
+    return year_arg(request.args.get("year"), _now().year)
 
 
 def _scope() -> set[str] | None:
@@ -241,7 +237,7 @@ def year_cases() -> ResponseReturnValue:
         year, filters["county"], filters["stage"], level=filters["level"], status=filters["status"]
     )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
+    page = page_arg(request.args)
     found = list(
         db.session.scalars(
             query.order_by(ProcessInstance.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
@@ -347,9 +343,8 @@ def _can_start(year: int) -> bool:
 def start_year() -> ResponseReturnValue:
     """启动年度工作: the city committee's cycle for the year, by its office (idempotent, like the job)."""
     eng = engine()
-    try:
-        year = int(request.form.get("year", eng.now().year))
-    except ValueError:
+    year = to_int(request.form.get("year") or eng.now().year, FIRST_YEAR, LAST_YEAR)
+    if year is None:
         abort(400)
     if not _can_start(year):
         abort(403)

@@ -30,6 +30,7 @@ from app.designer.services import (
 )
 from app.extensions import db
 from app.inbox.formrender import build_fields
+from app.params import MAX_ID, id_list, to_int
 from app.runtime import engine
 from workflows.engine.deploy.compare import compare
 from workflows.engine.deploy.forms import parse_form
@@ -146,10 +147,16 @@ def new_diagram() -> ResponseReturnValue:
     return render_template("designer/modeler.html", xml=xml, **_editor_context(newest, f"bpmn/{pid}.bpmn"))
 
 
+def _json_body() -> dict[str, Any]:
+    """The posted JSON object; anything else (a list, a number, no JSON) as an empty one."""
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
 @bp.post("/deploy")
 @designer_required
 def deploy_json() -> ResponseReturnValue:
-    body = request.get_json(silent=True) or {}
+    body = _json_body()
     files = body.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
         return jsonify(error="invalid_input", message="files: {path: content}"), 422
@@ -198,10 +205,10 @@ def upload() -> ResponseReturnValue:
 @designer_required
 def compare_versions() -> ResponseReturnValue:
     eng = engine()
+    numbers = [to_int(request.args.get(name), 1, MAX_ID) for name in ("from", "to")]
     try:
-        old = version_by_number(eng, int(request.args.get("from", 0)))
-        new = version_by_number(eng, int(request.args.get("to", 0)))
-    except (EngineError, ValueError):
+        old, new = (version_by_number(eng, number or 0) for number in numbers)
+    except EngineError:
         abort(404)
     return render_template("designer/compare.html", old=old, new=new, changes=compare(old, new))
 
@@ -218,7 +225,7 @@ def edit_form(number: int, path: str) -> ResponseReturnValue:
 @bp.post("/forms/preview")
 @designer_required
 def preview_form() -> ResponseReturnValue:
-    text = (request.get_json(silent=True) or {}).get("text", "")
+    text = _json_body().get("text", "")
     schema, problems = parse_form("forms/preview.json", text if isinstance(text, str) else "")
     if schema is None:
         return jsonify(problems=[p.as_dict() for p in problems], html="")
@@ -233,10 +240,9 @@ def migrate_page() -> ResponseReturnValue:
     results = None
     form = request.form
     if request.method == "POST":
-        ids = [int(x) for x in re.split(r"[,\s]+", form.get("instance_ids", "")) if x.isdigit()] or None
         req = MigrationRequest(
-            to_version=int(form.get("to_version", 0) or 0),
-            instance_ids=ids,
+            to_version=to_int(form.get("to_version"), 1, MAX_ID) or 0,  # 0: no such version, refused
+            instance_ids=id_list(form.get("instance_ids", "")) or None,
             process_id=form.get("process_id") or None,
             dry_run=form.get("execute") != "1",
         )

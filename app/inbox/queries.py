@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.params import page_arg
 from workflows.engine.actors import Actor
 from workflows.engine.inbox import DUE_SOON, DUE_TODAY, ON_TRACK, OVERDUE, visible_tasks
 from workflows.engine.models import ProcessInstance, Task
@@ -59,10 +60,6 @@ class InboxFilters:
             value = args.get(name) or None
             return value
 
-        try:
-            page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
-        except ValueError:
-            page = 1
         tab = args.get("tab", "all")
         sort = args.get("sort", "due")
         return cls(
@@ -72,7 +69,7 @@ class InboxFilters:
             level=opt("level"),
             status=opt("status") if opt("status") in (ON_TRACK, DUE_SOON, DUE_TODAY, OVERDUE) else None,
             sort=sort if sort in SORTS else "due",
-            page=page,
+            page=page_arg(args),
         )
 
     def args(self, **changes: Any) -> dict[str, Any]:

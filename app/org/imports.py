@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.org.grants import sync_post_grants
+from app.params import MAX_ID, to_int
 from workflows.regulation import people
 from workflows.regulation.org_units import LEVELS, UnitImport, upsert_units
 from workflows.regulation.people import GENDERS, POST_KINDS, PeopleError, Person, Post
@@ -133,7 +134,7 @@ def parse_date(text: str, what: str) -> date | None:
         if len(parts) == 3 and all(p.isdigit() for p in parts):
             try:
                 return date(int(parts[0]), int(parts[1]), int(parts[2]))
-            except ValueError:
+            except (ValueError, OverflowError):  # 2026-02-30, or a 30-digit year (issue 16)
                 break
     raise PeopleError(f"{what} {text!r} is not a date (YYYY-MM-DD)")
 
@@ -159,9 +160,10 @@ def _person(
 ) -> Person:
     name = row.get("name", "").strip()
     if row.get("person_id"):
-        if not row["person_id"].isdigit():
+        person_id = to_int(row["person_id"], 0, MAX_ID)
+        if person_id is None:
             raise PeopleError(f"person_id {row['person_id']!r} is not a number")
-        return people.get_person(session, int(row["person_id"]))
+        return people.get_person(session, person_id)
     if row.get("username"):
         user = session.scalar(select(User).where(User.username == row["username"]))
         if user is not None and user.person_id is not None:

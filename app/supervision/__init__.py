@@ -16,8 +16,10 @@ from flask_login import login_required
 from sqlalchemy import func, select
 
 from app.auth import current_actor
+from app.errors import engine_error_text
 from app.extensions import db
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
+from app.params import page_arg
 from app.runtime import engine
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
@@ -103,7 +105,7 @@ def start(what: str) -> ResponseReturnValue:
         return _start_page({what: values}, {what: localized_errors(exc.codes, exc.errors)})
     except EngineError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(engine_error_text(exc), "error")
         return redirect(url_for("supervision.start_page"))
     flash(_("已发起：%(key)s", key=inst.business_key), "success")
     mine = [t for t in eng.ready_tasks(inst.id) if can_work(actor, t)]
@@ -114,16 +116,12 @@ def start(what: str) -> ResponseReturnValue:
 
 def _filters() -> ItemFilters:
     args = request.args
-    try:
-        page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
-    except ValueError:
-        page = 1
     status, source = args.get("status") or None, args.get("source") or None
     return ItemFilters(
         status=status if status in STATUSES else None,
         source=source if source in SOURCES else None,
         county=args.get("county") or None,
-        page=page,
+        page=page_arg(args),
         per_page=25,
     )
 

@@ -36,6 +36,7 @@ from workflows.regulation.indicator_rules import num, threshold_problems
 
 CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
 MAX_INDICATORS = 30
+MAX_ORDER = 10_000  # a display position; larger ones would not fit the INTEGER column either
 CYCLE_ACTOR = "annual_cycle"
 
 
@@ -215,8 +216,8 @@ def _problems(data: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, 
             if not is_number(value) or not 0 < value <= upper:
                 add(f"{where}/{key}", f"须为大于0、不超过{upper}的数字")
         order = row.get("order", n + 1)
-        if not isinstance(order, int) or isinstance(order, bool):
-            add(f"{where}/order", "须为整数")
+        if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order <= MAX_ORDER:
+            add(f"{where}/order", f"须为0至{MAX_ORDER}的整数")  # an INTEGER column (issue 16)
         source = row.get("source") or "manual"
         if source not in SOURCES:
             add(f"{where}/source", f"须为 {'、'.join(SOURCES)} 之一")

@@ -3,18 +3,25 @@
 The same file drives the browser form and the server-side check, so what a user is shown and what the
 server accepts cannot drift apart. Only fields the form declares reach the task data: a user must not be
 able to overwrite variables the process relies on (``unit_code``, decisions, deadlines) by posting extras.
+
+A form file is untrusted input (a designer uploads it): its size and nesting are bounded, a ``$ref`` may only
+point inside the file (jsonschema would otherwise fetch ``http(s)://`` and ``file://`` references when a
+submission is checked), and every ``pattern`` must be short and unable to backtrack without end
+(:mod:`workflows.engine.deploy.regex_safety`) — issue 16 point 3.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from workflows.engine.deploy import jsonsafe
+from workflows.engine.deploy.regex_safety import regex_problem
 from workflows.engine.errors import FormInvalid, Problem
 from workflows.engine.legaltime import clock as clockmod
 
@@ -23,11 +30,23 @@ NOT_FUTURE = "x-not-future"
 
 _FORMAT_CHECKER = FormatChecker()
 
+MAX_FORM_BYTES = 256 * 1024  # the largest form here is ~10 KB
+# Keywords whose value is data, not a schema (a "pattern" key inside a default is no pattern) …
+DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+# … and those whose value maps names (of fields, definitions) to schemas: the names are not keywords.
+NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+REFERENCES = ("$ref", "$dynamicRef")
+
 
 def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Load and check one form file; return the schema (or None) and the problems found."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FORM_BYTES:
+        return None, [Problem(filename, f"表单文件过大（{size} 字节，上限 {MAX_FORM_BYTES} 字节）")]
     try:
-        schema = json.loads(text)
+        schema = jsonsafe.loads(text)
+    except jsonsafe.JsonTooDeep as exc:
+        return None, [Problem(filename, f"JSON 嵌套超过 {exc.depth} 层")]
     except json.JSONDecodeError as exc:
         return None, [Problem(filename, f"not valid JSON: {exc.msg}", line=exc.lineno)]
     problems: list[Problem] = []
@@ -38,6 +57,7 @@ def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Pr
     except SchemaError as exc:
         path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         problems.append(Problem(filename, f"not a valid JSON Schema at {path}: {exc.message}"))
+    problems += unsafe_parts(filename, schema)
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         problems.append(Problem(filename, 'a form needs "type": "object" and a "properties" object'))
     if not schema.get("title"):
@@ -46,6 +66,51 @@ def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Pr
         if name not in (schema.get("properties") or {}):
             problems.append(Problem(filename, f"required field {name!r} is not declared in properties"))
     return (None if problems else schema), problems
+
+
+def unsafe_parts(filename: str, schema: dict[str, Any]) -> list[Problem]:
+    """References out of the file and dangerous patterns, each naming the field it belongs to."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[str | int, ...], bool]] = [(schema, (), False)]
+    while stack:
+        node, path, names = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, (*path, i), False) for i, item in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            where = (*path, key)
+            if names:  # a field's or a definition's name; a patternProperties name is a pattern
+                if path and path[-1] == "patternProperties":
+                    problems += _pattern_problem(filename, where, key)
+                stack.append((value, where, False))
+                continue
+            if key in REFERENCES and isinstance(value, str) and not value.startswith("#"):
+                problems.append(
+                    _field_problem(
+                        filename, where, f"{key} 只能引用本文件内的定义（以 # 开头），不能引用 {value}"
+                    )
+                )
+            elif key == "pattern" and isinstance(value, str):
+                problems += _pattern_problem(filename, where, value)
+            if key not in DATA_KEYWORDS and not key.startswith("x-"):
+                stack.append((value, where, key in NAMED_SCHEMAS))
+    return sorted(problems, key=lambda p: (p.element or "", p.message))
+
+
+def _pattern_problem(filename: str, where: tuple[str | int, ...], pattern: str) -> list[Problem]:
+    reason = regex_problem(pattern)
+    return [_field_problem(filename, where, f"正则表达式 {pattern[:60]!r} {reason}")] if reason else []
+
+
+def _field_problem(filename: str, where: tuple[str | int, ...], message: str) -> Problem:
+    """A problem naming the form field (``leaders.name``: the names under ``properties``) and its path."""
+    field = ".".join(str(where[i + 1]) for i, p in enumerate(where[:-1]) if p == "properties")
+    pointer = "/".join(str(p) for p in where)
+    if not field:  # outside every field, e.g. the form's own patternProperties
+        return Problem(filename, f"{pointer}：{message}")
+    return Problem(filename, f"字段 {field}（{pointer}）：{message}", element=field)
 
 
 def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,13 +147,25 @@ def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any
             continue
         add(path, err.message, str(err.validator), err.validator_value)
     today = clockmod.now().date()
-    for key, prop in declared.items():  # dates of past facts (反映日期, 印发日期…) cannot lie ahead
-        value = data.get(key)
+    for key, prop, value in _values(declared, data):  # dates of past facts (反映日期, 印发日期…)
         if prop.get(NOT_FUTURE) and isinstance(value, str) and _after(value, today):
             add(key, f"不能晚于今天（{today.isoformat()}）", "not_future", today.isoformat())
     if errors:
         raise FormInvalid(errors, codes)
     return {k: v for k, v in data.items() if k in declared}
+
+
+def _values(declared: Mapping[str, Any], data: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """Each field's (path, schema, value), and each cell of a table of rows as ``name/0/column``: a date of a
+    past fact can be a row's (the date an authority decided one measure, Art. 39)."""
+    for key, prop in declared.items():
+        value = data.get(key)
+        yield key, prop, value
+        columns = (prop.get("items") or {}).get("properties") if prop.get("type") == "array" else None
+        if isinstance(columns, Mapping) and isinstance(value, list):
+            for i, row in enumerate(value):
+                for column, sub in columns.items() if isinstance(row, Mapping) else ():
+                    yield f"{key}/{i}/{column}", sub, row.get(column)
 
 
 def _after(value: str, today: date) -> bool:

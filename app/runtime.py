@@ -18,6 +18,7 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.calendar_store import load_calendar
 from workflows.engine.legaltime.clock import Clock, ManualClock, SystemClock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.engine.sandboxing import limits
 from workflows.regulation.roles import OrgTree, load_org
 from workflows.regulation.wiring import build_engine
 
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
         ManualClock(datetime.fromisoformat(start)) if start else SystemClock()
     )
     app.extensions["governance"] = Runtime(clock, app.config.get("REMINDER_WORKING_DAYS", 3))
+    limits.configure(limits.Budget.from_config(app.config))  # scripts' budget, process-wide (issue 16)
 
     @app.before_request
     def _activate_clock() -> None:

@@ -84,6 +84,10 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST, WorkingCalendar
 from workflows.engine.models import Base, InstanceEvent, OrgUnit, ProcessInstance, Task
+from workflows.engine.sandboxing import limits, workers
+from workflows.engine.sandboxing.budgeted import BudgetedEnvironment, run_job
+from workflows.engine.sandboxing.sandbox import RestrictedEnvironment
+from workflows.engine.sandboxing.script_helpers import make_helpers
 from workflows.engine.timers import due_instance_ids
 from workflows.regulation.roles import OrgTree, load_org
 from workflows.regulation.wiring import build_engine, regulation_parts
@@ -994,11 +998,67 @@ def describe(sql: SqlEngine) -> str:
         )
 
 
+# -- script budget (issue 16) ----------------------------------------------------------------------------
+def bench_script_budget(calendar: WorkingCalendar, n: int) -> None:
+    """What one evaluation costs in process (cheap expressions; everything with the budget off) and in a
+    script worker (the rest: every script), and what starting a worker costs. Always under the default
+    budget, whatever ``--no-script-budget`` says."""
+    helpers = make_helpers(calendar)
+    budget = limits.Budget()
+    budgeted, plain = BudgetedEnvironment(helpers, budget=budget), RestrictedEnvironment(helpers)
+    data = {"decided_at": CASE_START.isoformat(), "accepted": False}
+    due = "working_days_after(decided_at, 10)"
+    script = "decided_at = now()\nrectify_due = months_after(decided_at, 2)"  # the fixture's set_deadlines
+    variants: list[tuple[str, Callable[[], object]]] = [
+        (
+            "condition accepted == True, budgeted (cheap: in process)",
+            lambda: budgeted.evaluate("accepted == True", data),
+        ),
+        ("  the same, sandbox without budget", lambda: plain.evaluate("accepted == True", data)),
+        (f"due date {due}, budgeted (cheap: in process)", lambda: budgeted.evaluate(due, data)),
+        (
+            "  the same forced into a worker (1 helper call)",
+            lambda: run_job("eval", due, data, None, helpers, budget),
+        ),
+        (
+            "script set_deadlines, budgeted (worker, 2 helper calls)",
+            lambda: budgeted.execute(script, dict(data), {}),
+        ),
+        ("  the same, sandbox without budget", lambda: plain.execute(script, dict(data), {})),
+    ]
+    rows = []
+    for label, run in variants:
+        for _ in range(20):
+            run()
+        times = []
+        for _ in range(n):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+        rows.append([label, str(n), f"{median(times) * 1e6:8.0f}", f"{p90(times) * 1e6:8.0f}"])
+    starts = []
+    for _ in range(5):
+        started = time.perf_counter()
+        worker = workers.spawn(budget.memory_bytes)
+        starts.append(time.perf_counter() - started)
+        worker.close()
+    start_label = "starting a worker process (python -I, imports, limits; p90 = max)"
+    rows.append([start_label, "5", f"{median(starts) * 1e6:8.0f}", f"{max(starts) * 1e6:8.0f}"])
+    print_table(
+        "Script budget (issue 16): one evaluation, microseconds", ["evaluation", "n", "median", "p90"], rows
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test, not figures")
+    parser.add_argument(
+        "--no-script-budget", action="store_true", help="scripts in process, as before issue 16 (to compare)"
+    )
     args = parser.parse_args(argv)
+    if args.no_script_budget:
+        limits.configure(limits.Budget(enabled=False))
     sizes = QUICK if args.quick else FULL
     packages = ", ".join(
         f"{p} {metadata.version(p)}"
@@ -1015,9 +1075,14 @@ def main(argv: list[str] | None = None) -> None:
             f"cycles {sizes.cycles} (+{sizes.warmup} warm-up)"
             f" | wake: {sizes.due} due, {sizes.wake_runs} run(s)"
         )
+        jobs = workers.pool().jobs_run
         result, cases = bench_cycles(sql, calendar, sizes)
+        jobs = workers.pool().jobs_run - jobs
         Base.metadata.drop_all(sql)
         report_cycles(result, cases)
+        budget = "off (--no-script-budget)" if args.no_script_budget else "on"
+        print(f"\nscript budget {budget}: {jobs} script-worker jobs during the completion cycles above")
+        bench_script_budget(calendar, 50 if args.quick else 1000)
         report_wake(bench_wake(namespace, calendar, sizes), sizes.due)
     print(f"\n(total {time.perf_counter() - started:.0f} s; {load_average()})")
 

@@ -44,7 +44,7 @@ from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.engine.parts import DeployChecks, Lanes
 from workflows.engine.projection import TaskProjection
-from workflows.engine.sandboxing.sandbox import RestrictedEnvironment
+from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.script_helpers import make_helpers
 from workflows.engine.sandboxing.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
 
@@ -76,7 +76,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.specs = spec_cache or SpecCache()
         self.helpers = {**make_helpers(calendar), **parts.helpers}
-        self.script_engine = ScriptEngine(RestrictedEnvironment(self.helpers), calendar)
+        self.script_engine = ScriptEngine(BudgetedEnvironment(self.helpers), calendar)  # issue 16
         self.reminder_working_days = reminder_working_days
         self.acting: Actor = SYSTEM  # who takes the current step; set before record handlers run
         self.projection = TaskProjection(

@@ -83,3 +83,28 @@ class ProcessFailed(EngineError):
     """A script or expression inside the process failed; the instance was not advanced."""
 
     code = "process_failed"
+
+
+class BudgetExceeded(EngineError):
+    """A script or expression used more CPU time, memory or output than its budget and was stopped
+    (issue 16). Not a :class:`ProcessFailed`: the definition, not the server, is at fault, so callers answer
+    a 4xx and may file an incident; the instance was not advanced. ``resource`` is ``cpu``, ``memory``,
+    ``output``, ``wall`` (helpers and waiting included), ``calls`` (helper calls) or ``crash``;
+    ``element_id``/``element_name`` say which BPMN element, when known."""
+
+    code = "budget_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        resource: str,
+        *,
+        detail: str = "",
+        element_id: str | None = None,
+        element_name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.resource = resource
+        self.detail = detail  # what was used against which limit, in words
+        self.element_id = element_id
+        self.element_name = element_name

@@ -23,9 +23,12 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from workflows.engine.deploy.forms import parse_form
 from workflows.engine.deploy.xmlsafe import UnsafeXml, parse_xml
-from workflows.engine.errors import Problem
+from workflows.engine.errors import BudgetExceeded, Problem
 from workflows.engine.parts import DeployChecks
-from workflows.engine.sandboxing.sandbox import RestrictedEnvironment, check_code
+from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
+from workflows.engine.sandboxing.sampling import refusal, sampled_overrun, static_reasons
+from workflows.engine.sandboxing.sandbox import SANDBOX_BUILTINS, RestrictedEnvironment, check_code
+from workflows.engine.sandboxing.wire import Sample as _Sample  # the worker must import it: not here
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -81,28 +84,35 @@ def _owner_id(el: etree._Element) -> str | None:
     return None
 
 
-class _Sample(str):
-    """Stand-in for a process variable at deploy time: an instant string that also acts as the number 1,
-    so ``months_after(decided_at, report_no)`` and ``2 * report_no`` evaluate like real data would."""
+def _named_owner(el: etree._Element) -> tuple[str | None, str | None]:
+    """Id and name of the element a piece of code belongs to: the event, not its timer definition."""
+    node: etree._Element | None = el
+    while node is not None:
+        tag = etree.QName(node).localname if isinstance(node.tag, str) else ""
+        if node.get("id") and not tag.endswith(("EventDefinition", "LoopCharacteristics")):
+            return node.get("id"), node.get("name")
+        node = node.getparent()
+    return _owner_id(el), None
 
-    def __int__(self) -> int:
-        return 1
 
-    def __add__(self, other: object) -> object:  # type: ignore[override]
-        return 1 + other if isinstance(other, int) else str.__add__(self, other)  # type: ignore[operator]
-
-    def __radd__(self, other: object) -> object:
-        return other + 1 if isinstance(other, int) else NotImplemented
-
-    def __mul__(self, other: object) -> object:  # type: ignore[override]
-        return other if isinstance(other, int) else NotImplemented
-
-    __rmul__ = __mul__  # type: ignore[assignment]
+def _budget_problems(
+    el: etree._Element, kind: str, source: str, mode: str, helpers: Mapping[str, object], sample: bool
+) -> list[str]:
+    """Issue 16: code that cannot run within the script budget, as deploy messages (Chinese) naming the
+    element. ``sample``: also run it once on sample data (timers and due dates are run anyway)."""
+    reasons = static_reasons(source, mode)
+    if not reasons and sample:
+        names = frozenset(n for n, v in helpers.items() if callable(v))
+        overrun = sampled_overrun(source, mode, names, SAMPLE_INSTANT)
+        reasons = [overrun] if overrun else []
+    element_id, name = _named_owner(el)
+    return [refusal(kind, element_id, name, reason) for reason in reasons]
 
 
 def _sample_eval(env: RestrictedEnvironment, expression: str, helpers: Mapping[str, object]) -> object:
     names = {n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)}
-    context = {n: _Sample(SAMPLE_INSTANT) for n in names if n not in helpers}
+    # Builtins stay builtins: a sample in place of ``len`` or ``max`` would make ``len(x)`` fail to deploy.
+    context = {n: _Sample(SAMPLE_INSTANT) for n in names if n not in helpers and n not in SANDBOX_BUILTINS}
     return env.evaluate(expression, context)
 
 
@@ -126,8 +136,12 @@ def _check_expressions(
         (".//bpmn:messagePath", "eval", "message correlation"),
     ):
         for el in tree.iterfind(xpath, NS):
-            for err in check_code((el.text or "").strip(), mode):  # type: ignore[arg-type]
+            errors = check_code((el.text or "").strip(), mode)  # type: ignore[arg-type]
+            for err in errors:
                 problem(el, f"{what} refused: {err}")
+            if not errors:
+                for message in _budget_problems(el, what, (el.text or "").strip(), mode, helpers, True):
+                    problem(el, message)
     for tag, kind in (("timeDate", "date"), ("timeDuration", "duration"), ("timeCycle", "cycle")):
         for el in tree.iterfind(f".//bpmn:{tag}", NS):
             expr = (el.text or "").strip()
@@ -136,12 +150,19 @@ def _check_expressions(
                 for err in errors:
                     problem(el, f"timer expression refused: {err}")
                 continue
+            overruns = _budget_problems(el, "timer", expr, "eval", helpers, False)
+            for message in overruns:
+                problem(el, message)
+            if overruns:
+                continue
             try:
                 value = _sample_eval(env, expr, helpers)
                 if kind == "cycle":
                     TimerEventDefinition.parse_iso_recurring_interval(str(value))
                 else:
                     TimerEventDefinition.parse_time_or_duration(str(value))
+            except BudgetExceeded as exc:
+                problem(el, refusal("timer", *_named_owner(el), f"以示例数据求值时{exc.detail}"))
             except Exception as exc:  # any failure here is the designer's to fix, reported, not raised
                 problem(el, f"timer expression {expr!r} does not evaluate to an ISO 8601 {kind}: {exc}")
     return problems
@@ -154,7 +175,7 @@ def validate_files(
     """Validate a set of ``bpmn/*.bpmn`` and ``forms/*.json`` files (paths relative to the project)."""
     helpers = checks.helpers
     result = ValidatedSet()
-    env = RestrictedEnvironment(helpers)
+    env = BudgetedEnvironment(helpers)  # sampled timers and due dates run under the budget (issue 16)
 
     for path, content in files.items():
         if path.endswith(".json"):
@@ -275,17 +296,26 @@ def _check_user_task(
     if form and form not in forms:
         problem(f"form {form!r} is not in forms/ (or is invalid: see its own messages)")
     qualifier = props.get(ROLE_QUALIFIER_PROPERTY)
+    name = task_spec.bpmn_name
     if qualifier:
-        for err in check_code(qualifier, "eval"):
+        errors = check_code(qualifier, "eval")
+        for err in errors:
             problem(f"roleQualifier expression refused: {err}")
+        for reason in [] if errors else static_reasons(qualifier, "eval"):
+            problem(refusal("roleQualifier", element, name, reason))
     due = props.get(DUE_PROPERTY)
     if due:
         errors = check_code(due, "eval")
         for err in errors:
             problem(f"dueDate expression refused: {err}")
-        if not errors:
+        reasons = [] if errors else static_reasons(due, "eval")
+        for reason in reasons:
+            problem(refusal("dueDate", element, name, reason))
+        if not errors and not reasons:
             try:
                 TimerEventDefinition.get_datetime(str(_sample_eval(env, due, helpers)))
+            except BudgetExceeded as exc:  # issue 16: sampled under the budget
+                problem(refusal("dueDate", element, name, f"以示例数据求值时{exc.detail}"))
             except Exception as exc:  # reported to the designer
                 problem(f"dueDate {due!r} does not evaluate to an ISO 8601 datetime: {exc}")
     return problems

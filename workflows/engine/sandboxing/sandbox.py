@@ -18,8 +18,9 @@ The defence has two layers, both provided here:
   ``globals`` …) and RestrictedPython's guard functions, so even code that slipped past a check has nothing
   dangerous to call.
 
-What this does *not* do: limit CPU time or memory. ``while True: pass`` or ``10 ** 10 ** 9`` still block
-a worker; run the engine in a worker with a time limit if untrusted authors can deploy.
+What this module does *not* do: limit CPU time or memory. ``while True: pass`` or ``10 ** 10 ** 9`` would
+block the thread (and, holding the GIL, the whole server). ``budgeted.BudgetedEnvironment``, the subclass
+the engine uses, runs such code in a worker process under a budget (issue 16).
 
 Task-data semantics are those of SpiffWorkflow's ``TaskDataEnvironment`` (see :class:`RestrictedEnvironment`).
 """
@@ -380,7 +381,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
 
 
 def make_script_engine(helpers: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
-    """Return SpiffWorkflow's ``PythonScriptEngine`` running everything in a :class:`RestrictedEnvironment`.
+    """Return SpiffWorkflow's ``PythonScriptEngine`` running everything in a :class:`RestrictedEnvironment`
+    (in process, no budget: ``budgeted.make_script_engine`` adds one).
 
     The engine is not serialized with a workflow: assign ``wf.script_engine = make_script_engine(...)``
     again after every deserialization, otherwise SpiffWorkflow silently falls back to its unrestricted

@@ -16,6 +16,10 @@ from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST, WorkingCalendar, add_months
 from workflows.engine.records import record
 
+# Helpers run in the application, outside the script budget: a count of working days is walked day by day,
+# so it is bounded (about ten years, far beyond any period of the regulation).
+MAX_WORKING_DAYS = 2500
+
 
 def _instant(value: str | date | datetime) -> datetime | date:
     if isinstance(value, datetime | date):
@@ -45,6 +49,8 @@ def make_helpers(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
 
     def working_days_after(start: str, days: int) -> str:
         """End of the ``days``-th PRC working day after ``start`` (Art. 34, 35: 10 working days)."""
+        if int(days) > MAX_WORKING_DAYS:  # counted day by day, here in the application (issue 16)
+            raise ValueError(f"at most {MAX_WORKING_DAYS} working days, got {days}")
         return calendar.add_working_days(_instant(start), int(days)).isoformat()
 
     def date_of(value: str) -> str:

@@ -76,24 +76,24 @@ AMEND = {
     "amendment_request": "请调整矛盾纠纷化解率目标。",
 }
 REVISE = {**{k: DRAFT[k] for k in ("key_tasks", "targets")}, "reply": "已按意见修改。"}
-HEARING = {"heard_on": "2026-05-10", "reported_by": "政法委", "analysis": "形势总体平稳。"}
+HEARING = {"heard_on": "2026-04-02", "reported_by": "政法委", "analysis": "形势总体平稳。"}
 PLAN = {"inspection_scope": "all", "plan": "半年督查。", "starts_on": "2026-06-10", "ends_on": "2026-07-10"}
 PLENARY_REPORT = {
     "plenary_report_document_no": "常委会报告〔2026〕1号",
-    "reported_on": "2026-11-25",
+    "reported_on": "2026-11-20",
     "plenary_report_summary": "常委会向全委会报告落实综治领导责任制情况。",
     "in_debriefings": True,
 }
 SUMMARY = {"summary": "年度工作总结正文……"}
 DEBRIEFING = {
     "debriefing_format": "plenary",
-    "held_on": "2026-12-10",
+    "held_on": "2026-11-20",
     "members": [{"name": "委员", "unit_name": "成员单位", "format": "plenary"}],
     "standing_committee_report": True,
 }
 REPORT_UPPER = {
     "report_document_no": "综治委〔2026〕9号",
-    "submitted_on": "2026-12-20",
+    "submitted_on": "2026-11-20",
     "report": "本年度社会治安综合治理工作报告正文……",
 }
 REPORT = {"reported_to": ["party_committee", "government"]}
@@ -280,7 +280,7 @@ def findings_for(rng: random.Random) -> Callable[[Task], dict[str, Any]]:
             )
         if rng.random() < 0.2:
             found.append({"text": "台账不规范。", "open_case": False})
-        return {"inspected_on": "2026-06-15", "conclusion": "督查情况。", "findings": found}
+        return {"inspected_on": "2026-06-10", "conclusion": "督查情况。", "findings": found}
 
     return make
 
@@ -368,7 +368,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     with sim.step("1 July: wake (second half opens)") as st:
         st.note = f"{sim.wake(st)} instances woken"
     with sim.step("Second-half hearings") as st:
-        sim.complete_all(st, "hear_report_h2", {**HEARING, "heard_on": f"{year}-09-10"})
+        sim.complete_all(st, "hear_report_h2", {**HEARING, "heard_on": f"{year}-07-01"})
 
     sim.at(year, 11, 1, 9, 0, 1)
     with sim.step("1 November: wake (year-end opens)") as st:
@@ -380,7 +380,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
         sim.complete_all(st, "record_debriefings", DEBRIEFING)
         sim.complete_all(st, "report_to_plenary", PLENARY_REPORT)
         sim.complete_all(st, "submit_annual_report", REPORT_UPPER)
-        sim.complete_all(st, "receive_annual_report", {"received_on": f"{year}-11-21"})
+        sim.complete_all(st, "receive_annual_report", {"received_on": f"{year}-11-20"})
     sim.at(year, 12, 5, 10, 0)
     with sim.step("Year-end: annual inspection + assessment scores") as st:
         sim.complete_all(st, "assess_unit", scores_for(rng))
@@ -388,7 +388,7 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     with sim.step("Year-end: joint meetings, decisions, reports") as st:
         sim.complete_all(st, "joint_opinion_assessment", {"department_opinion": "agree"})
         sim.complete_all(st, "joint_conclusion_assessment", {"conclusion": "同意按规则提出的等次。"})
-        sim.complete_all(st, "decide_assessment", {"opinion": "同意。", "decided_on": f"{year}-12-20"})
+        sim.complete_all(st, "decide_assessment", {"opinion": "同意。", "decided_on": f"{year}-12-18"})
         sim.complete_all(st, "report_assessment", REPORT)
         sim.issue_all(st)  # the 考核结果通报 of each committee (Art. 20)
 
@@ -451,6 +451,7 @@ def measure_wide_step(
         sim.complete_all(st, "draft_letters", DRAFT)
     with sim.step(f"approve: issue {width} letters (linked instances)") as st:
         sim.complete_all(st, "approve_letters", APPROVE)
+    sim.at(year, 1, 20, 10, 0)  # the signing date is a past fact (x-not-future): sign on or after it
     with sim.step(f"sign one letter ({samples} samples)") as st:
         for task in sim.ready("sign_letter")[:samples]:
             sim.complete(task, SIGN, st)
@@ -458,6 +459,7 @@ def measure_wide_step(
     sim.at(year, 11, 1, 9, 0, 1)
     with sim.step("1 November: wake") as st:
         sim.wake(st)
+    sim.at(year, 11, 20, 10, 0)  # as in the year: the reports' dates are not after the day they are filed
     with sim.step(f"year-end reports ({width} summaries first)") as st:  # the assessment waits for them
         sim.complete_all(st, "submit_annual_summary", SUMMARY)
         sim.complete_all(st, "record_debriefings", DEBRIEFING)
@@ -466,6 +468,7 @@ def measure_wide_step(
     assess = sim.ready("assess_unit", instance_id=cycle)
     assert len(assess) == width, len(assess)
     make = scores_for(random.Random(1))
+    sim.at(year, 12, 5, 10, 0)  # the inspection's date
     with sim.step(f"assess_unit: first {samples} of {width}") as st:
         for task in assess[:samples]:
             sim.complete(task, make(task), st)

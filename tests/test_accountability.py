@@ -159,6 +159,7 @@ def test_an_early_failed_inspection_means_more_rectification_not_escalation(
     case.intake(verify("serious"))
     case.approve_level("propose_interview", "approve_interview")
     case.issue()  # the interview notice (约谈通知书)
+    case.at(2026, 3, 3, 9, 0)
     case.do("hold_interview", interview_on("2026-03-03"))
     case.issue()
     case.do("report_measures_interview", MEASURES)

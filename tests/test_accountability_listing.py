@@ -48,7 +48,9 @@ def listed_by_county(case_factory: Callable[..., Case], clock: ManualClock) -> C
     case.at(2026, 3, 3, 10, 0)
     case.listing_decision()
     case.issue()
+    case.at(2026, 3, 5, 10, 0)  # the unit records the day it received the decision (not a later one)
     case.do("receive_listing", RECEIVED)
+    case.at(2026, 3, 6, 10, 0)
     case.do("interview_listed", interview_on("2026-03-06"))
     return case
 
@@ -136,8 +138,10 @@ def test_a_city_listing_of_a_key_township_goes_through_article_36(
     ready = case.ready()
     assert ready["draft_document"].org_code == CITY  # the city committee's office drafts its decision
     case.issue()
+    case.at(2026, 3, 5, 10, 0)
     case.do("receive_listing", RECEIVED)
     assert case.ready()["interview_listed"].org_code == CITY
+    case.at(2026, 3, 6, 10, 0)
     case.do("interview_listed", interview_on("2026-03-06"))
     leader = case.ready()["name_responsible_leader"]
     assert (leader.role, leader.org_code) == ("county_committee", WANCHENG)  # the county names one leader

@@ -87,19 +87,19 @@ FOUND = {
 SUMMARY = {"summary": "全年综治和平安建设工作总结……"}
 DEBRIEFING = {
     "debriefing_format": "mixed",
-    "held_on": "2026-12-10",
+    "held_on": "2026-11-18",
     "members": [{"name": "赵六", "unit_name": "市公安局局长", "format": "plenary"}],
     "standing_committee_report": True,
 }
 PLENARY_REPORT = {
     "plenary_report_document_no": "宛发〔2026〕30号",
-    "reported_on": "2026-11-25",
+    "reported_on": "2026-11-16",
     "plenary_report_summary": "市委常委会向全委会报告落实综治领导责任制情况。",
     "in_debriefings": True,
 }
 ANNUAL_REPORT = {
     "report_document_no": "综治委〔2026〕9号",
-    "submitted_on": "2026-12-20",
+    "submitted_on": "2026-11-20",
     "report": "年度工作报告正文……",
 }
 APPROVE = {"approved": True, "opinion": "同意下达。"}
@@ -384,7 +384,7 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
     year.do(wancheng.id, "submit_annual_report", ANNUAL_REPORT)  # Art. 17: 宛城区 reports to the city
     receipt = year.task(wancheng.id, "receive_annual_report")
     assert (receipt.role, receipt.org_code) == ("office_director", CITY)
-    year.do(wancheng.id, "receive_annual_report", {"received_on": "2026-11-21"})
+    year.do(wancheng.id, "receive_annual_report", {"received_on": "2026-11-20"})
 
     year.at(YEAR, 12, 5, 10, 0)
     assess = year.tasks(city, "assess_unit")
@@ -409,6 +409,7 @@ def test_a_whole_year(year: Year, session_factory: sessionmaker[Session]) -> Non
             role=f"joint_meeting_member/{d}",
         )
     year.do(city, "joint_conclusion_assessment", {"conclusion": "同意按规则提出的考核等次。"})
+    year.at(YEAR, 12, 20, 10, 0)  # the committee decides on the day it records
     year.do(city, "decide_assessment", {"opinion": "同意。", "decided_on": "2026-12-20"})
     with session_factory() as s:
         decided = {g.unit_code: (g.total_score, g.proposed_grade, g.grade) for g in grades(s, YEAR, CITY)}
@@ -462,6 +463,7 @@ def test_inspection_plan_names_only_the_committees_own_units(year: Year) -> None
     it, starts no cycle of its own (only counties cascade)."""
     city = year.start()
     year.letters_issued(city)
+    year.at(YEAR, 1, 20, 10, 0)  # signed on the day SIGN records
     year.do(year.letter(CITY_DIRECT).id, "sign_letter", SIGN)
     with year.factory() as s:
         assert [c.unit_code for c in cycles(s, YEAR)] == [CITY, WANCHENG, WOLONG]  # the counties' only
@@ -480,10 +482,12 @@ def test_committee_adjusts_a_grade(year: Year, session_factory: sessionmaker[Ses
     rows follow the decided grade, not the proposal (O20.3, O22.1)."""
     city = year.start()
     year.letters_issued(city)
+    year.at(YEAR, 1, 20, 10, 0)  # signed on the day SIGN records
     for unit in (CITY_DIRECT, WANCHENG, WOLONG):  # an unsigned letter would earn no letter score
         year.do(year.letter(unit).id, "sign_letter", SIGN)
     year.at(YEAR, 11, 1, 9, 0, 1)
     year.wake()
+    year.at(YEAR, 12, 5, 10, 0)  # the scoring's inspection date (scores(): 5 December)
     year.year_end_reports(city)
     for unit in (CITY_DIRECT, WANCHENG, WOLONG):
         year.do(city, "assess_unit", scores(95, 95, 95), unit=unit)
@@ -495,6 +499,7 @@ def test_committee_adjusts_a_grade(year: Year, session_factory: sessionmaker[Ses
             role=f"joint_meeting_member/{d}",
         )
     year.do(city, "joint_conclusion_assessment", {"conclusion": "建议卧龙区调整为合格。"})
+    year.at(YEAR, 12, 20, 10, 0)  # the committee decides on the day it records
     with pytest.raises(ProcessFailed, match="411399"):
         year.do(
             city,

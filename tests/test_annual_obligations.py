@@ -126,6 +126,7 @@ def test_the_assessment_is_reported_to_party_committee_and_government_and_circul
         opinion = {"department_opinion": "agree"}
         year.do(city, "joint_opinion_assessment", opinion, role=f"joint_meeting_member/{d}")
     year.do(city, "joint_conclusion_assessment", {"conclusion": "同意按规则提出的考核等次。"})
+    year.at(YEAR, 12, 20, 10, 0)  # the committee decides on the day it records
     year.do(city, "decide_assessment", {"opinion": "同意。", "decided_on": "2026-12-20"})
     report = year.task(city, "report_assessment")
     assert (report.role, report.org_code, report.due_at) == ("office_director", CITY, end_of(12, 31))

@@ -134,7 +134,7 @@ def test_notification_to_interview_by_finding_over_http(app: Flask) -> None:
         "apply_acceptance_notification",
         {"application": "整改期满，申请检查验收。", "applied_on": "2026-05-25"},
     )
-    failed = {"accepted": False, "findings": "整改目标未完成，案件仍然多发。", "inspected_on": "2026-05-26"}
+    failed = {"accepted": False, "findings": "整改目标未完成，案件仍然多发。", "inspected_on": "2026-05-25"}
     after = director.do(case, "inspect_notification", failed)
     assert after["case"]["level"] == "interview" and after["case"]["steps"] == ["核实并提出约谈意见"]
     director.do(case, "propose_interview", {"opinion": "通报后仍未按期完成整改，建议约谈。"})

@@ -59,7 +59,9 @@ def drive_listing(app: Flask) -> tuple[Case, int]:
         case.at(2026, 3, 3, 10, 0)
         case.listing_decision()
         case.issue()
+        case.at(2026, 3, 5, 10, 0)  # received and interviewed on the days they record
         case.do("receive_listing", RECEIVED)
+        case.at(2026, 3, 6, 10, 0)
         case.do("interview_listed", interview_on("2026-03-06"))
         case.do("report_measures_listing", MEASURES)
         with factory() as s:

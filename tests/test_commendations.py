@@ -173,7 +173,7 @@ def test_a_listed_townships_nomination_is_refused_at_nomination(drive: tuple[Dri
 @pytest.mark.obligation("O24.1")
 @pytest.mark.obligation("O29.1")
 def test_an_excellent_county_is_commended_with_fund_records_and_art29(
-    drive: tuple[Driver, int, str], session_factory: sessionmaker[Session]
+    drive: tuple[Driver, int, str], session_factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     driver, inst_id, _case = drive
     with session_factory() as s:
@@ -240,6 +240,7 @@ def test_an_excellent_county_is_commended_with_fund_records_and_art29(
     with session_factory() as s:
         [promotion] = s.scalars(select(RecordEntry).where(RecordEntry.kind == "priority_promotion")).all()
         assert (promotion.unit_code, promotion.document_no) == (WANCHENG, "宛平安〔2027〕2号")
+    clock.set(datetime(2027, 2, 25, 9, 0, tzinfo=CST))  # handled and disbursed on the days recorded
     driver.complete(receipt, {"handled_on": "2027-02-20"})
     driver.complete(driver.only(inst_id, "record_awards"), {"handled_on": "2027-02-20"})
     driver.complete(

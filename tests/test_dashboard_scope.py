@@ -99,7 +99,7 @@ def year_app(db_url: str, sql_engine: object) -> Iterator[Flask]:
                     ProcessInstance.process_id == "annual_letter", ProcessInstance.unit_code == WANCHENG
                 )
             ).one()
-            _do(_ready(letter.id, "sign_letter"), SIGN)
+            _do(_ready(letter.id, "sign_letter"), {**SIGN, "signed_on": "2026-01-05"})  # signed today
             db.session.add_all(
                 [
                     _grade(2026, WANCHENG, CITY, "excellent", city.id),
@@ -122,7 +122,7 @@ def year_app(db_url: str, sql_engine: object) -> Iterator[Flask]:
 
 
 def _dashboard_data(page: str) -> dict[str, Any]:
-    found = re.search(r"window\.DASHBOARD = (.*?);</script>", page)
+    found = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', page)
     assert found, "the dashboard's chart data"
     return dict(json.loads(found[1]))
 

@@ -210,6 +210,7 @@ def test_a_listing_issues_its_decision_and_the_units_receipt_starts_the_ten_days
             )
         ).all()
         assert mine.received_at is not None and mine.role == "main"
+    case.at(2026, 3, 6, 9, 0)
     case.do("interview_listed", interview_on("2026-03-06"))
     case.do("report_measures_listing", MEASURES)
 

@@ -64,7 +64,7 @@ FOUND = {
         {"text": "群防群治台账不全。", "open_case": False, "rectify": False},
     ],
 }
-NOTHING_FOUND = {"inspected_on": "2026-03-19", "conclusion": "工作推进有序。", "findings": []}
+NOTHING_FOUND = {"inspected_on": "2026-03-18", "conclusion": "工作推进有序。", "findings": []}
 
 
 class Driver:
@@ -219,6 +219,7 @@ def test_the_city_inspecting_a_township_forwards_the_case_to_the_county(drive: D
     drive.do(inspection.id, "plan_inspection", {**PLAN, "inspected_units": [WANCHENG_TOWN]})
     [visit] = drive.tasks(inspection.id, "inspect_unit")
     assert (visit.unit_code, visit.role, visit.org_code) == (WANCHENG_TOWN, "inspector", CITY)
+    drive.at(2026, 3, 18, 16, 0)  # inspected on the day FOUND records
     drive.do(inspection.id, "inspect_unit", {**FOUND, "findings": FOUND["findings"][:1]})
     with drive.factory() as s:
         case = s.scalars(
@@ -284,6 +285,9 @@ def test_a_patrol_started_through_the_api(app: Flask) -> None:
     )
     assert done.status_code == 200, done.json
 
+    clock = app.extensions["governance"].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(datetime(2026, 3, 18, 16, 0, tzinfo=CST))  # inspected on the day FOUND records
     inspector, inspector_headers = login(app, f"{COUNTY}.inspector")
     visit = next(t for t in inspector.get("/api/v1/tasks").json["items"] if t["instance_id"] == body["id"])
     finding = {**FOUND["findings"][0], "open_case": False}

@@ -121,6 +121,7 @@ def test_ad_hoc_joint_meeting_with_observers_sets_a_rectification_item(drive: Dr
     )
     assert task.article == "Art. 24 (O24.1)"
     outside = {**ITEM, "unit_code": WOLONG_TOWN}  # not a unit of 宛城区
+    drive.at(2026, 3, 20, 16, 0)  # recorded on the day the meeting was held (JOINT's held_on)
     with pytest.raises(FormInvalid) as refused:
         drive.record(meeting, {**JOINT, "rectification_items": [ITEM, outside]})
     assert "rectification_items/1/unit_code" in refused.value.errors
@@ -209,6 +210,7 @@ def test_a_committee_without_a_plenary_by_31_december_is_flagged(drive: Driver) 
     with drive.factory() as s:  # 卧龙区 recorded its plenary in the annual cycle; 宛城区 none at all
         _cycle_recorded_plenary(s, WOLONG, 2026, datetime(2026, 5, 10, 10, 0, tzinfo=CST))
     wancheng = drive.start(COUNTY_STAFF, "joint_meeting")  # a joint meeting is no plenary
+    drive.at(2026, 3, 20, 16, 0)  # recorded on the day the meeting was held (JOINT's held_on)
     drive.record(wancheng, {**JOINT, "rectification_items": []})
 
     drive.at(2026, 12, 31, 23, 59, 59)
@@ -260,6 +262,9 @@ def test_a_joint_meeting_through_the_api(app: Flask) -> None:
     wrong = staff.post("/api/v1/meetings", json={"meeting_kind": "tea_party"}, headers=headers)
     assert wrong.status_code == 422 and {"meeting_kind", "regularity", "subject"} <= set(wrong.json["errors"])
 
+    clock = app.extensions["governance"].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(datetime(2026, 3, 20, 16, 0, tzinfo=CST))  # recorded on the day JOINT was held
     convener, convener_headers = login(app, "411302.joint_meeting_convener")
     done = convener.post(
         f"/api/v1/tasks/{task['id']}/complete",

@@ -352,8 +352,9 @@ def test_outcomes_are_recorded_per_leader_and_on_the_case_file(
 
 
 @pytest.mark.obligation("O39.1")
-def test_every_measure_proposed_gets_exactly_one_outcome(referrals: Referrals) -> None:
+def test_every_measure_proposed_gets_exactly_one_outcome(referrals: Referrals, clock: ManualClock) -> None:
     referrals.propose([LI])
+    clock.set(at(2026, 4, 13, 10, 0))  # after the outcomes' decided_on (10 April): only the rows are wrong
     missing = {"discipline_outcomes": [outcome("party_discipline")]}
     with pytest.raises(FormInvalid) as info:
         referrals.do("李四", "handle_by_discipline", missing)
@@ -386,9 +387,10 @@ def test_every_measure_proposed_gets_exactly_one_outcome(referrals: Referrals) -
     ],
 )
 def test_the_discipline_form_refuses_an_incomplete_outcome(
-    referrals: Referrals, row: dict[str, Any], field: str
+    referrals: Referrals, row: dict[str, Any], field: str, clock: ManualClock
 ) -> None:
     referrals.propose([LI])
+    clock.set(at(2026, 4, 13, 10, 0))  # after the outcomes' decided_on (10 April)
     with pytest.raises(FormInvalid) as info:
         referrals.do("李四", "handle_by_discipline", {"discipline_outcomes": [row]})
     assert any(key.endswith(field) for key in info.value.errors), info.value.errors
@@ -502,7 +504,11 @@ def test_the_case_page_shows_each_leaders_proposal_and_outcome(web: Flask) -> No
         ).one()
         task_id, referral_id = task.id, task.instance_id
 
-    # The organisation department of 宛城区 records the outcome through the task page's form (prefilled rows).
+    # The organisation department of 宛城区 records the outcome through the task page's form (prefilled rows),
+    # after its decision of 10 April.
+    clock = web.extensions["governance"].clock
+    assert isinstance(clock, ManualClock)
+    clock.set(datetime(2026, 4, 13, 10, 0, tzinfo=CST))
     client = web.test_client()
     page = client.get("/login").get_data(as_text=True)
     client.post(

@@ -33,6 +33,7 @@ class Field:
     errors: list[str] = field(default_factory=list)
     help: str = ""
     show_if: dict[str, Any] | None = None  # shown only while other fields hold these values (x-show-if)
+    groups: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)  # unit: (county, units)
     max: str | None = None  # a date of a past fact: not after today (x-not-future)
 
 
@@ -43,8 +44,28 @@ def _options(schema: dict[str, Any]) -> list[tuple[str, str]]:
     return [(str(v), pick(z, e)) for v, z, e in zip(values, zh, en, strict=False)]
 
 
+def unit_groups(levels: list[str] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The units a ``x-widget: unit`` field offers, active ones, grouped by county (the city's own units
+    first): a unit is picked by name, never typed as a code. ``x-unit-levels`` narrows the levels."""
+    from app.runtime import engine
+    from workflows.regulation.roles import org_of
+
+    org = org_of(engine())
+    groups: dict[str | None, list[tuple[str, str]]] = {}
+    for node in sorted(org.nodes.values(), key=lambda n: n.code):
+        if node.active and (not levels or node.level in levels):
+            groups.setdefault(org.county_of(node.code), []).append((node.code, node.name))
+    city = org.nodes[org.city_code].name if org.city_code else ""
+    return [
+        (org.nodes[c].name if c else city, units)
+        for c, units in sorted(groups.items(), key=lambda kv: kv[0] or "")
+    ]
+
+
 def _widget(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
+    if schema.get("x-widget") == "unit":
+        return "unit"
     if kind == "boolean":
         return "confirm" if schema.get("const") is True else "yesno"
     if kind in ("integer", "number"):
@@ -53,6 +74,8 @@ def _widget(schema: dict[str, Any]) -> str:
         items = schema.get("items", {})
         if "enum" in items:
             return "checkboxes"
+        if items.get("x-widget") == "unit":
+            return "units"
         if items.get("type") == "object":
             return "rows"
         return "lines"
@@ -65,11 +88,23 @@ def _widget(schema: dict[str, Any]) -> str:
     return "text"
 
 
+def required_when_shown(form: dict[str, Any]) -> set[str]:
+    """Fields shown only on a condition (``x-show-if``) that an ``allOf`` ``if``/``then`` requires under that
+    condition: whenever the page shows them they are required, so they carry the mark (issue 14)."""
+    fields = form.get("properties", {})
+    return {
+        name
+        for rule in form.get("allOf", [])
+        for name in rule.get("then", {}).get("required", [])
+        if fields.get(name, {}).get("x-show-if")
+    }
+
+
 def build_fields(
     form: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]] | None = None
 ) -> list[Field]:
     errors = errors or {}
-    required = set(form.get("required", []))
+    required = set(form.get("required", [])) | required_when_shown(form)
     fields: list[Field] = []
     for name, schema in form.get("properties", {}).items():
         widget = _widget(schema)
@@ -85,6 +120,11 @@ def build_fields(
         )
         if widget in ("select",):
             f.options = _options(schema)
+        if widget == "unit":
+            f.groups = unit_groups(schema.get("x-unit-levels"))
+        if widget == "units":
+            f.groups = unit_groups(schema["items"].get("x-unit-levels"))
+            f.value = [str(v) for v in (values.get(name) or [])]
         if widget == "checkboxes":
             f.options = _options(schema["items"])
             f.value = [str(v) for v in (values.get(name) or [])]
@@ -101,7 +141,10 @@ def build_fields(
                     required=col in item_required,
                     options=_options(sub["items"] if _widget(sub) == "checkboxes" else sub)
                     if "enum" in sub or _widget(sub) == "checkboxes"
+                    else [("true", _("是")), ("false", _("否"))]  # a choice, not the typed word "true"
+                    if _widget(sub) == "yesno"
                     else [],
+                    groups=unit_groups(sub.get("x-unit-levels")) if _widget(sub) == "unit" else [],
                 )
                 for col, sub in item.get("properties", {}).items()
             ]
@@ -134,7 +177,7 @@ def parse_submission(form: dict[str, Any], posted: MultiDict[str, str]) -> dict[
     data: dict[str, Any] = {}
     for name, schema in form.get("properties", {}).items():
         widget = _widget(schema)
-        if widget == "checkboxes":
+        if widget in ("checkboxes", "units"):
             if name in posted or f"{name}__present" in posted:
                 data[name] = [_typed(schema["items"], v) for v in posted.getlist(name)]
         elif widget == "lines":

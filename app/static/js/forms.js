@@ -1,5 +1,6 @@
 // Task forms: a field marked x-show-if in its form ({"approved": true}) is shown only while the fields it
-// names hold those values, so an approver sees the interview fields only when approving (no inline script).
+// names hold those values (a list: any of them, {"finding_kind": ["aggravating", "mitigating"]}), so an
+// approver sees the interview fields only when approving (no inline script).
 (function () {
   const form = document.getElementById('task-form');
   if (!form) return;
@@ -19,7 +20,8 @@
   }
 
   function matches(condition) {
-    return Object.entries(condition).every(([name, wanted]) => current(name) === String(wanted));
+    return Object.entries(condition).every(([name, wanted]) =>
+      (Array.isArray(wanted) ? wanted : [wanted]).map(String).includes(current(name)));
   }
 
   function update() {

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_context
 
+from app.bpmn_messages import element_name
 from app.i18n import is_english
 from workflows.engine.legaltime.legal_time import to_cst
+from workflows.regulation.document_texts import document_label
 from workflows.regulation.roles import ROLES
 from workflows.regulation.traceability import article_zh
 
@@ -120,6 +124,15 @@ EVENTS = {
     "report_received": _l("收到报告"),
     "report_referred": _l("转办报告"),
     "task_alert": _l("任务提醒"),
+    "instance_cancelled": _l("流程终止（运行异常）"),
+}
+# Incidents: failed background work on an instance (workflows/engine/incidents.py, issue 16 point 2).
+INCIDENT_STATUSES = {
+    "open": _l("待重试"),
+    "retrying": _l("重试中"),
+    "parked": _l("已搁置"),
+    "resolved": _l("已解决"),
+    "cancelled": _l("已取消"),
 }
 
 # Sub-roles a task may need (the joint meeting's departments, a unit's party or government leader).
@@ -154,6 +167,28 @@ ROLES_EN = {
 }
 
 
+# 文种 (the documents of workflows/regulation/document_texts.py) as a page names them.
+DOCUMENT_KINDS = {
+    "notification": _l("通报"),
+    "interview_notice": _l("约谈通知书"),
+    "interview_report": _l("约谈情况通报"),
+    "listing_decision": _l("挂牌督办决定书"),
+    "delisting_notice": _l("解除挂牌督办通知"),
+    "veto_decision": _l("一票否决决定"),
+    "assessment_results": _l("考核结果通报"),
+    "commendation_decision": _l("表彰决定"),
+    "consultation_reply": _l("征求意见复函"),
+    "referral": _l("移送函"),
+    "target_letter": _l("目标管理责任书"),
+}
+
+
+def document_kind_label(kind: str) -> str:
+    """A document's kind in the reader's language; a kind added to the texts later reads as they name it."""
+    found = DOCUMENT_KINDS.get(kind)
+    return str(found) if found is not None else document_label(kind)
+
+
 def level_label(code: str | None) -> str:
     return str(LEVELS.get(code or "", code or "—"))
 
@@ -164,6 +199,10 @@ def status_label(code: str | None) -> str:
 
 def outcome_label(code: str | None) -> str:
     return str(OUTCOMES.get(code or "", code or ""))
+
+
+def incident_status_label(code: str) -> str:
+    return str(INCIDENT_STATUSES.get(code, code))
 
 
 def event_label(code: str) -> str:
@@ -225,14 +264,29 @@ def cited_text(text: str | None) -> str:
     return _IDS.sub("", _CITATION.sub(one, text or ""))
 
 
+@pass_context
+def _cited_filter(_context: Any, text: str | None) -> str:
+    """``cited_text`` as a Jinja filter. Taking the context keeps Jinja from folding it at compile time on a
+    literal (``{{ 'Art. 22'|article_zh }}``), which would freeze the first reader's language into the page."""
+    return cited_text(text)
+
+
+def domain_label(text: str | None) -> str:
+    """A Chinese label of the regulation's domain (marked ``N_`` there) in the reader's language."""
+    return _(text) if text else ""
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["t"] = domain_label  # levels, kinds of post, record entries (workflows' N_)
     app.jinja_env.filters["cst"] = cst
-    app.jinja_env.filters["article_zh"] = cited_text  # a citation alone (a task's article) or within text
-    app.jinja_env.filters["cited"] = cited_text
+    app.jinja_env.filters["article_zh"] = _cited_filter  # a citation alone (a task's article) or within text
+    app.jinja_env.filters["cited"] = _cited_filter
+    app.jinja_env.filters["element_name"] = element_name  # a diagram's name in the reader's language
     app.jinja_env.globals.update(
         level_label=level_label,
         status_label=status_label,
         outcome_label=outcome_label,
+        incident_status_label=incident_status_label,
         event_label=event_label,
         role_label=role_label,
         countdown=countdown,

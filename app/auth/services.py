@@ -10,7 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
+from app.i18n import is_english
+from app.labels import role_label
 from workflows.engine.models import OrgUnit
+from workflows.regulation.people import POST_KINDS
 from workflows.regulation.roles import ROLES
 
 
@@ -63,11 +66,15 @@ def people_named(session: Session, usernames: Iterable[str | None], at: datetime
     for user in users:
         person = user.person
         posts = [p for p in (person.posts if person else []) if p.held_on(at.date())]
-        post = posts[0].label if posts else ""
         if person is None:
             names[user.username] = user.display_name
+        elif not posts:
+            names[user.username] = person.name
+        elif is_english():  # the post's title is Chinese data; English names the role it carries
+            kind = POST_KINDS.get(posts[0].kind)
+            names[user.username] = f"{person.name} ({role_label(kind.roles[-1]) if kind else posts[0].kind})"
         else:
-            names[user.username] = f"{person.name}（{post}）" if post else person.name
+            names[user.username] = f"{person.name}（{posts[0].label}）"
     for username in wanted - set(names):
         names[username] = _("未知用户")  # an account since removed, or a test's stand-in
     return names

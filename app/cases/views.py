@@ -16,6 +16,7 @@ from lxml import etree
 from sqlalchemy import func, select
 
 from app.auth import current_actor
+from app.bpmn_messages import english_names, names_in
 from app.cases.services import (
     CaseFilters,
     case_detail,
@@ -28,9 +29,11 @@ from app.cases.services import (
     search_cases,
     unit_choices,
 )
+from app.errors import engine_error_text
 from app.extensions import db
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.labels import cst, level_label, outcome_label, status_label
+from app.params import page_arg
 from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.engine.models import DefinitionFile, ProcessInstance
@@ -47,10 +50,7 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 def _filters() -> CaseFilters:
     args = request.args
     overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
-    try:
-        page = min(max(1, int(args.get("page", 1))), 100_000)  # a huge number must not overflow SQL
-    except ValueError:
-        page = 1
+    page = page_arg(args)
     level = args.get("level") or None
     status = args.get("status") or None
     return CaseFilters(
@@ -240,6 +240,7 @@ def _diagram_files(inst: ProcessInstance, states: dict[str, Any]) -> list[dict[s
                 "active": bool(current),
                 "processes": process_ids,
                 "title": names[0].split("：")[-1] if names else f.path,
+                "names": [name for _line, name in names_in(f.content.encode())],
             }
         )
     result.sort(key=lambda d: (not d["main"], d["path"]))
@@ -256,6 +257,7 @@ def case_page(case_id: int) -> ResponseReturnValue:
         abort(404 if exc.code == "not_found" else 403)
     detail = case_detail(eng, inst)
     diagrams = _diagram_files(inst, element_states(eng, inst))
+    names = english_names(name for d in diagrams for name in d.pop("names"))  # the viewer's, in English
     documents = documents_of(db.session(), [inst.id])
     file = case_file(eng, current_actor(), inst)
     if file.unit_view:  # the unit under supervision: the documents sent to it, not the whole file
@@ -266,6 +268,7 @@ def case_page(case_id: int) -> ResponseReturnValue:
         case=detail,
         inst=inst,
         diagrams=diagrams,
+        element_names=names,
         org=org_of(eng),
         documents=documents,
         lane_roles=list(ROLES),
@@ -316,7 +319,7 @@ def new_case() -> ResponseReturnValue:
             errors = localized_errors(exc.codes, exc.errors)
         except EngineError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(engine_error_text(exc), "error")
         else:
             if receiving_office(org, actor, unit_code) is None:
                 flash(_("已立案：%(key)s", key=inst.business_key), "success")

@@ -24,6 +24,7 @@ from app.documents.services import (
 )
 from app.extensions import db
 from app.inbox import services as inbox_services
+from app.labels import document_kind_label
 from app.runtime import engine
 from workflows.engine.errors import EngineError, NotAuthorized, NotFound
 from workflows.engine.reading import task_data
@@ -35,7 +36,6 @@ from workflows.regulation.document_reading import (
     preview_of_draft,
     preview_of_issued,
 )
-from workflows.regulation.document_texts import document_label
 from workflows.regulation.documents import DocumentError, receive
 from workflows.regulation.roles import org_of
 
@@ -75,7 +75,7 @@ def show(document_id: int) -> ResponseReturnValue:
         deliveries=deliveries,
         mine=mine,
         org=org_of(engine()),
-        label=document_label(doc.kind),
+        label=document_kind_label(doc.kind),
     )
 
 
@@ -143,7 +143,7 @@ def draft_preview(task_id: str) -> ResponseReturnValue:
         deliveries=[],
         mine=set(),
         org=org_of(eng),
-        label=document_label(str(data.get("doc_kind"))),
+        label=document_kind_label(str(data.get("doc_kind"))),
         task=task,
     )
 
@@ -151,7 +151,7 @@ def draft_preview(task_id: str) -> ResponseReturnValue:
 def init_app(app) -> None:  # type: ignore[no-untyped-def]
     app.register_blueprint(bp)
     app.jinja_env.filters["heading_level"] = heading_level
-    app.jinja_env.filters["document_label"] = document_label
+    app.jinja_env.filters["document_label"] = document_kind_label
     app.jinja_env.globals.update(
         pending_documents=lambda: (
             pending_count(db.session(), current_actor()) if current_user.is_authenticated else 0

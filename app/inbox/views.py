@@ -15,17 +15,27 @@ from sqlalchemy import select
 
 from app.auth import current_actor
 from app.auth.models import RoleGrant, User
+from app.auth.services import people_named
 from app.cases.services import case_file, case_row
+from app.errors import engine_error_text
 from app.extensions import db
 from app.inbox import queries, services
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.inbox.models import Attachment, Notification
 from app.inbox.notifications import kind_label
 from app.runtime import engine
-from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized, NotFound
+from app.security import safe_next
+from workflows.engine.errors import (
+    BudgetExceeded,
+    EngineError,
+    FormInvalid,
+    NotAuthorized,
+    NotFound,
+    ProcessFailed,
+)
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import ProcessInstance, Task
-from workflows.engine.reading import element_documentation, form_schema, prefill, task_data
+from workflows.engine.reading import form_schema, prefill, task_data
 from workflows.regulation.access import can_work
 from workflows.regulation.annual_context import task_context
 from workflows.regulation.articles import cited_texts
@@ -67,6 +77,7 @@ def inbox() -> ResponseReturnValue:
         org=org_of(eng),
         now=now,
         pages=max(1, -(-total // filters.per_page)),
+        claimers=people_named(db.session(), {t.claimed_by for t in rows}, now),  # names, not account ids
     )
 
 
@@ -111,7 +122,6 @@ def _render_task(
         form=schema,
         fields=fields,
         errors=errors or {},
-        documentation=element_documentation(eng, inst.version_id, task.process_id, task.element_id),
         article_texts=cited_texts(draft_article(known) or task.article),
         file=file,
         history=file.history,
@@ -123,6 +133,7 @@ def _render_task(
         reference=task_context(db.session(), task, known),
         draft=preview_of_draft(db.session(), known) if known.get("doc_organ") else None,
         draft_info=known if known.get("doc_organ") else {},
+        claimer=people_named(db.session(), [task.claimed_by], eng.now()).get(task.claimed_by or "", ""),
     ), status
 
 
@@ -158,6 +169,10 @@ def complete(task_id: str) -> ResponseReturnValue:
         db.session.rollback()
         flash(_("表单有误，请按提示修改后再提交。"), "error")
         return _render_task(_task_or_404(task_id), data, localized_errors(exc.codes, exc.errors), 422)
+    except (ProcessFailed, BudgetExceeded) as exc:  # refused or stopped: nothing saved, keep what was typed
+        db.session.rollback()
+        flash(engine_error_text(exc), "error")
+        return _render_task(_task_or_404(task_id), data, None, 422)
     except EngineError as exc:
         db.session.rollback()
         flash(_engine_message(exc), "error")
@@ -172,7 +187,7 @@ def _engine_message(exc: EngineError) -> str:
         "task_not_ready": _("该任务已办理或不可办理。"),
         "conflict": _("案件刚被他人修改，请刷新后重试。"),
         "not_found": _("未找到。"),
-    }.get(exc.code, str(exc))
+    }.get(exc.code) or engine_error_text(exc)
 
 
 def _action(task_id: str, success: str, run: Callable[..., object], *args: Any) -> ResponseReturnValue:
@@ -184,7 +199,8 @@ def _action(task_id: str, success: str, run: Callable[..., object], *args: Any) 
     except EngineError as exc:
         db.session.rollback()
         flash(_engine_message(exc) if not isinstance(exc, FormInvalid) else _("请填写理由。"), "error")
-    return redirect(request.form.get("next") or url_for("inbox.task_page", task_id=task_id))
+    back = url_for("inbox.task_page", task_id=task_id)
+    return redirect(safe_next(request.form.get("next"), back))  # never to another site (issue 16)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -30,22 +30,23 @@ from workflows.regulation.people import (
     post_history,
     record_subjects,
 )
+from workflows.regulation.wording import N_
 
 # What an entry can be (Art. 22 lists the contents; Art. 23 adds the consultations).
 KINDS = {
-    "grade": "考核等次",
-    "assessment": "考核结果",
-    "duty": "履行综治职责情况",
-    "award_person": "个人受表彰奖励",
-    "award_unit": "单位受表彰奖励",
-    "notification": "通报",
-    "interview": "约谈",
-    "listing": "挂牌督办",
-    "veto": "一票否决",
-    "personal_measure": "个人责任追究",
-    "consultation": "征求意见及答复",
-    "priority_promotion": "优先提拔推荐",
-    "note": "综治办补充记载",
+    "grade": N_("考核等次"),
+    "assessment": N_("考核结果"),
+    "duty": N_("履行综治职责情况"),
+    "award_person": N_("个人受表彰奖励"),
+    "award_unit": N_("单位受表彰奖励"),
+    "notification": N_("通报"),
+    "interview": N_("约谈"),
+    "listing": N_("挂牌督办"),
+    "veto": N_("一票否决"),
+    "personal_measure": N_("个人责任追究"),
+    "consultation": N_("征求意见及答复"),
+    "priority_promotion": N_("优先提拔推荐"),
+    "note": N_("综治办补充记载"),
 }
 
 
@@ -136,11 +137,11 @@ RECORD_POSTS = (*LOWER_CADRES, *MEMBER_CADRES, "principal")
 OFFICE_KINDS = ("note", "duty", "award_person", "award_unit")
 AWARD_KINDS = ("award_person", "award_unit")
 SOURCE_LABELS = {
-    "assessment": "考核评价",
-    "case": "追责案件",
-    "office": "综治办记载",
-    "consultation": "征求意见",
-    "commendation": "表彰奖励",
+    "assessment": N_("考核评价"),
+    "case": N_("追责案件"),
+    "office": N_("综治办记载"),
+    "consultation": N_("征求意见"),
+    "commendation": N_("表彰奖励"),
 }
 
 

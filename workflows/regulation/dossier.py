@@ -47,7 +47,7 @@ class Field:
     label: Label
     text: str | None = None  # a value as written
     choice: Label | None = None  # an option's or a yes/no's title
-    rows: list[list[str]] = field(default_factory=list)  # repeated rows as a table
+    rows: list[list[Label]] = field(default_factory=list)  # a table: each cell (Chinese, English)
     columns: list[Label] = field(default_factory=list)
 
 
@@ -61,6 +61,7 @@ class Entry:
     document_id: int | None = None
     number: str | None = None
     internal: bool = False
+    step: str = ""  # the diagram's name of the step a comment is on (translated by the page)
 
 
 def _choice(schema: Mapping[str, Any], value: Any) -> Label | None:
@@ -73,17 +74,17 @@ def _choice(schema: Mapping[str, Any], value: Any) -> Label | None:
     return (str(zh[0]) if zh else str(value), str(en[0]) if en else str(value))
 
 
-def _plain(schema: Mapping[str, Any], value: Any) -> str:
-    """One value as text: an option's Chinese title, 是/否, a list joined with 、."""
+def _plain(schema: Mapping[str, Any], value: Any, en: bool = False) -> str:
+    """One value as text: an option's title (Chinese, or English with ``en``), 是/否, a list joined."""
     if isinstance(value, bool):
-        return YES[0] if value else NO[0]
+        return (YES if value else NO)[1 if en else 0]
     if isinstance(value, list):
         items = schema.get("items")
         of: Mapping[str, Any] = items if isinstance(items, Mapping) else {}
-        return "、".join(_plain(of, v) for v in value)
+        return (", " if en else "、").join(_plain(of, v, en) for v in value)
     choice = _choice(schema, value)
     if choice is not None:
-        return choice[0]
+        return choice[1 if en else 0]
     if isinstance(value, Mapping):
         return "；".join(f"{k}：{v}" for k, v in value.items())
     return "" if value is None else str(value)
@@ -108,7 +109,10 @@ def readable(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> list[
                         (str(c.get("title") or k), str(c.get("x-title-en") or k)) for k, c in columns.items()
                     ],
                     rows=[
-                        [_plain(columns[k], row.get(k)) for k in columns]
+                        [
+                            (_plain(columns[k], row.get(k)), _plain(columns[k], row.get(k), en=True))
+                            for k in columns
+                        ]
                         for row in value
                         if isinstance(row, Mapping)
                     ],
@@ -116,6 +120,8 @@ def readable(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> list[
             )
         else:
             choice = _choice(prop, value)
+            if choice is None and isinstance(value, list) and "enum" in (prop.get("items") or {}):
+                choice = (_plain(prop, value), _plain(prop, value, en=True))  # several options, titled
             fields.append(Field(label, choice=choice) if choice else Field(label, text=_plain(prop, value)))
     return fields
 
@@ -168,8 +174,11 @@ def dossier(
             if unit_view and (internal or not own_step):
                 continue
             text = Field(("意见", "Opinion"), text=str(detail.get("text") or ""))
-            title = (f"意见：{detail.get('task') or ''}", f"Comment: {detail.get('task') or ''}")
-            entries.append(Entry(event.at, "comment", title, event.actor, [text], internal=internal))
+            title = ("意见", "Comment")  # on the step named by ``step``, in the reader's language
+            step = str(detail.get("task") or "")
+            entries.append(
+                Entry(event.at, "comment", title, event.actor, [text], internal=internal, step=step)
+            )
         elif event.kind == "document_frozen":
             doc = documents.get(int(detail.get("document_id") or 0))
             if doc is None or (unit_view and doc.id not in sent):

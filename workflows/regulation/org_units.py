@@ -26,14 +26,15 @@ from sqlalchemy import Boolean, Date, ForeignKey, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflows.engine.models import Base, OrgUnit
+from workflows.regulation.wording import N_
 
 LEVELS: dict[str, str] = {
-    "city": "市",
-    "county": "县(市、区)",
-    "township": "乡镇(街道)",
-    "city_direct": "市直单位",
-    "member_unit": "成员单位",
-    "system_unit": "系统内单位",
+    "city": N_("市"),
+    "county": N_("县(市、区)"),
+    "township": N_("乡镇(街道)"),
+    "city_direct": N_("市直单位"),
+    "member_unit": N_("成员单位"),
+    "system_unit": N_("系统内单位"),
 }
 #: The levels a unit of each level may sit under.
 PARENT_LEVELS: dict[str, tuple[str, ...]] = {

@@ -25,16 +25,25 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import Base, OrgUnit
 from workflows.regulation.org_units import is_active
+from workflows.regulation.wording import N_
 
 TERRITORIAL = frozenset({"city", "county", "township"})  # a party committee and a government (党政)
 COMMITTEES = frozenset({"city", "county"})  # a 综治委 with its office (Art. 12)
 DEPARTMENT_LEVELS = frozenset({"city_direct", "system_unit"})  # a department, not 党政
 JOINT_MEETING = {
-    "governance": "综治",
-    "discipline": "纪检",
-    "organization": "组织",
-    "personnel": "人事",
-    "supervision": "监察",
+    "governance": N_("综治"),
+    "discipline": N_("纪检"),
+    "organization": N_("组织"),
+    "personnel": N_("人事"),
+    "supervision": N_("监察"),
+}
+
+JOINT_MEETING_POSTS = {  # the post of each department's member of the five-department joint meeting (Art. 24)
+    "governance": N_("五部门联席会议成员（综治）"),
+    "discipline": N_("五部门联席会议成员（纪检）"),
+    "organization": N_("五部门联席会议成员（组织）"),
+    "personnel": N_("五部门联席会议成员（人事）"),
+    "supervision": N_("五部门联席会议成员（监察）"),
 }
 
 
@@ -48,40 +57,40 @@ class PostKind:
 POST_KINDS: dict[str, PostKind] = {
     # Both are 主要负责同志 (党政, Art. 9); the qualifier gives each their own hearing (Art. 9(3)).
     "party_principal": PostKind(
-        "党委主要负责同志", ("unit_principal_leader", "unit_principal_leader/party"), TERRITORIAL
+        N_("党委主要负责同志"), ("unit_principal_leader", "unit_principal_leader/party"), TERRITORIAL
     ),
     "government_principal": PostKind(
-        "政府主要负责同志", ("unit_principal_leader", "unit_principal_leader/government"), TERRITORIAL
+        N_("政府主要负责同志"), ("unit_principal_leader", "unit_principal_leader/government"), TERRITORIAL
     ),
-    "principal": PostKind("单位主要负责同志", ("unit_principal_leader",), DEPARTMENT_LEVELS),
-    "in_charge": PostKind("分管负责同志", ("unit_in_charge_leader",), TERRITORIAL | DEPARTMENT_LEVELS),
+    "principal": PostKind(N_("单位主要负责同志"), ("unit_principal_leader",), DEPARTMENT_LEVELS),
+    "in_charge": PostKind(N_("分管负责同志"), ("unit_in_charge_leader",), TERRITORIAL | DEPARTMENT_LEVELS),
     "member_principal": PostKind(
-        "成员单位主要负责同志", ("member_unit", "unit_principal_leader"), frozenset({"member_unit"})
+        N_("成员单位主要负责同志"), ("member_unit", "unit_principal_leader"), frozenset({"member_unit"})
     ),
     "member_in_charge": PostKind(
-        "成员单位分管负责同志", ("member_unit", "unit_in_charge_leader"), frozenset({"member_unit"})
+        N_("成员单位分管负责同志"), ("member_unit", "unit_in_charge_leader"), frozenset({"member_unit"})
     ),
-    "committee_director": PostKind("综治委主任", ("committee_director",), COMMITTEES),
-    "committee_deputy": PostKind("综治委副主任", ("committee_director",), COMMITTEES),
+    "committee_director": PostKind(N_("综治委主任"), ("committee_director",), COMMITTEES),
+    "committee_deputy": PostKind(N_("综治委副主任"), ("committee_director",), COMMITTEES),
     "county_committee": PostKind(
-        "县(区)综治委负责同志（初审）", ("county_committee",), frozenset({"county"})
+        N_("县(区)综治委负责同志（初审）"), ("county_committee",), frozenset({"county"})
     ),
-    "office_director": PostKind("综治办主任", ("office_director",), COMMITTEES),
-    "office_staff": PostKind("综治办工作人员", ("office_staff",), COMMITTEES),
-    "joint_meeting_convener": PostKind("联席会议召集人", ("joint_meeting_convener",), COMMITTEES),
+    "office_director": PostKind(N_("综治办主任"), ("office_director",), COMMITTEES),
+    "office_staff": PostKind(N_("综治办工作人员"), ("office_staff",), COMMITTEES),
+    "joint_meeting_convener": PostKind(N_("联席会议召集人"), ("joint_meeting_convener",), COMMITTEES),
     **{
         f"joint_meeting_member/{dept}": PostKind(
-            f"五部门联席会议成员（{label}）", (f"joint_meeting_member/{dept}",), COMMITTEES
+            JOINT_MEETING_POSTS[dept], (f"joint_meeting_member/{dept}",), COMMITTEES
         )
-        for dept, label in JOINT_MEETING.items()
+        for dept in JOINT_MEETING
     },
-    "inspector": PostKind("督导检查人员", ("inspector",), COMMITTEES),
-    "investigation_team": PostKind("调查组成员", ("investigation_team",), COMMITTEES),
-    "organization_personnel": PostKind("组织人事部门负责同志", ("organization_personnel",), COMMITTEES),
-    "discipline_supervision": PostKind("纪检监察机关负责同志", ("discipline_supervision",), COMMITTEES),
-    "finance": PostKind("财政部门负责同志", ("finance",), COMMITTEES),  # Art. 28, 30: the reward fund
+    "inspector": PostKind(N_("督导检查人员"), ("inspector",), COMMITTEES),
+    "investigation_team": PostKind(N_("调查组成员"), ("investigation_team",), COMMITTEES),
+    "organization_personnel": PostKind(N_("组织人事部门负责同志"), ("organization_personnel",), COMMITTEES),
+    "discipline_supervision": PostKind(N_("纪检监察机关负责同志"), ("discipline_supervision",), COMMITTEES),
+    "finance": PostKind(N_("财政部门负责同志"), ("finance",), COMMITTEES),  # Art. 28, 30: the reward fund
 }
-GENDERS = {"male": "男", "female": "女"}
+GENDERS = {"male": N_("男"), "female": N_("女")}
 #: Art. 22: the committee keeps records of the lower level's party and government leaders and of its own
 #: member units' leaders.
 LOWER_CADRES = ("party_principal", "government_principal", "in_charge")

@@ -9,6 +9,7 @@
   if (!container || !dataBlock) return;
   const data = JSON.parse(dataBlock.textContent);
   const diagrams = data.diagrams || [];
+  const names = data.names || {}; // {Chinese element name: the reader's}, empty on Chinese pages
   if (!diagrams.length) return;
   const viewer = new BpmnJS({ container });
   const canvas = viewer.get('canvas');
@@ -40,7 +41,10 @@
     laneKeys.clear();
     if (!event.elementsById) return;
     for (const element of Object.values(event.elementsById)) {
-      if (element.$type !== 'bpmn:Lane') continue;
+      if (element.$type !== 'bpmn:Lane') {
+        if (element.name && element.name in names) element.name = names[element.name]; // English pages
+        continue;
+      }
       const label = laneLabel(element.name);
       if (label === null) continue;
       laneKeys.set(element.id, element.name);

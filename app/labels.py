@@ -189,6 +189,21 @@ def document_kind_label(kind: str) -> str:
     return str(found) if found is not None else document_label(kind)
 
 
+INSTANCE_STATUSES = {
+    "running": _l("办理中"),
+    "complete": _l("已办结"),
+    "error": _l("异常"),
+    "cancelled": _l(
+        "已终止"
+    ),  # cancelled by an administrator after an incident (app/admin/incident_views.py)
+}
+
+
+def instance_status_label(status: str | None) -> str:
+    """A case's (instance's) state as the lists show it."""
+    return str(INSTANCE_STATUSES.get(status or "", status or ""))
+
+
 def level_label(code: str | None) -> str:
     return str(LEVELS.get(code or "", code or "—"))
 
@@ -285,6 +300,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         level_label=level_label,
         status_label=status_label,
+        instance_status_label=instance_status_label,
+        instance_statuses=INSTANCE_STATUSES,
         outcome_label=outcome_label,
         incident_status_label=incident_status_label,
         event_label=event_label,

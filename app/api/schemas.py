@@ -185,7 +185,7 @@ class CaseDetailSchema(CaseRowSchema):
 
 class CaseQuerySchema(Schema):
     level = fields.String(validate=validate.OneOf(LEVELS))
-    status = fields.String(validate=validate.OneOf(["running", "complete", "error"]))
+    status = fields.String(validate=validate.OneOf(["running", "complete", "error", "cancelled"]))
     county = fields.String()
     overdue = fields.Boolean()
     page = Page()

@@ -32,7 +32,7 @@ from app.cases.services import (
 from app.errors import engine_error_text
 from app.extensions import db
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
-from app.labels import cst, level_label, outcome_label, status_label
+from app.labels import INSTANCE_STATUSES, cst, level_label, outcome_label, status_label
 from app.params import page_arg
 from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
@@ -55,7 +55,7 @@ def _filters() -> CaseFilters:
     status = args.get("status") or None
     return CaseFilters(
         level=level if level in ("intake", "notification", "interview", "listing", "veto") else None,
-        status=status if status in ("running", "complete", "error") else None,
+        status=status if status in INSTANCE_STATUSES else None,
         county=args.get("county") or None,
         overdue=overdue,
         page=page,

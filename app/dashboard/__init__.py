@@ -25,7 +25,7 @@ from sqlalchemy import Select, func, select
 from app.auth import current_actor
 from app.cases.services import CaseFilters, case_row, cases_query
 from app.extensions import db
-from app.labels import level_label
+from app.labels import INSTANCE_STATUSES, level_label
 from app.params import FIRST_YEAR, LAST_YEAR, page_arg, to_int, year_arg
 from app.runtime import engine
 from workflows.engine.legaltime.legal_time import to_cst
@@ -231,7 +231,7 @@ def year_cases() -> ResponseReturnValue:
         "county": _group(units),
         "level": _choice("level", LEVELS),
         "stage": request.args.get("stage") or None,
-        "status": _choice("status", ("running", "complete", "error")),
+        "status": _choice("status", tuple(INSTANCE_STATUSES)),
     }
     query = _year_cases(
         year, filters["county"], filters["stage"], level=filters["level"], status=filters["status"]

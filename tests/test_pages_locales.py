@@ -189,3 +189,44 @@ def test_the_diagram_reads_in_english_in_chromium(browser: Any, walked: Flask, l
         assert chinese == []
     finally:
         page.close()
+
+
+# What a reader sees in Chromium once scripts have run (charts, shown/hidden fields, the diagram), without
+# what is not the page's own words — the same parts _visible_text drops.
+_READ = """() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('script, style, code, textarea, .gongwen, .pre, dl.facts > dd, [lang]')
+    .forEach((el) => el.remove());
+  return body.innerText + '\\n' + Array.from(document.querySelectorAll('svg text'))
+    .map((t) => t.textContent).join('\\n');
+}"""
+
+
+@pytest.mark.parametrize("username", [f"{COUNTY}.office_director", f"{TOWN}.unit_principal_leader"])
+def test_english_pages_in_chromium_show_no_chinese_but_names(
+    browser: Any, walked: Flask, live_server: str, username: str
+) -> None:
+    """The walk again, in a real browser, in English: what scripts draw (the charts, the diagram, the
+    forms' conditional fields) is read too."""
+    from tests.test_pages_chinese import _login as login_page
+
+    urls = [url for url, _page in _crawl(_login(walked, username, "en"))][:25]
+    names = sorted(_names(walked), key=len, reverse=True)
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    found: list[str] = []
+    try:
+        login_page(page, live_server, username)  # the account's locale is English since the walk above
+        assert page.evaluate("document.documentElement.lang") == "en"
+        for url in urls:
+            page.goto(f"{live_server}{url}")
+            page.wait_for_load_state("networkidle")
+            text = str(page.evaluate(_READ))
+            for name in names:
+                text = text.replace(name, " ")
+            found += [f"{url}: {run}" for run in CJK.findall(text) if re.search(r"[\u3400-\u9fff]", run)]
+    finally:
+        page.close()
+    assert len(urls) > 5 and errors == []
+    assert found == [], "\n".join(found)

@@ -260,6 +260,8 @@ _CITATION = re.compile(
     r"(?:\s*\((?:O\d+\.\d+[,，、\s]*)+\))?"
 )
 _IDS = re.compile(r"\s*\((?:O\d+\.\d+[,，、\s]*)+\)")
+_BETWEEN = re.compile(r"([条款项])\s*[,，]\s*(?=第)")
+_COLON = re.compile(r"([条款项])\s*:\s*")
 
 
 def cited_text(text: str | None) -> str:
@@ -276,7 +278,10 @@ def cited_text(text: str | None) -> str:
         head = "、".join(article_zh(n) for n in numbers) + (f"至{article_zh(upto)}" if upto else "")
         return "、".join([head, *(article_zh(n) for n in more)])
 
-    return _IDS.sub("", _CITATION.sub(one, text or ""))
+    cited = _IDS.sub("", _CITATION.sub(one, text or ""))
+    if is_english():
+        return cited
+    return _COLON.sub(r"\1：", _BETWEEN.sub(r"\1、", cited))  # 第四十条、第四十一条：… in Chinese punctuation
 
 
 @pass_context

@@ -230,3 +230,16 @@ def test_english_pages_in_chromium_show_no_chinese_but_names(
         page.close()
     assert len(urls) > 5 and errors == []
     assert found == [], "\n".join(found)
+
+
+def test_citations_read_as_an_official_writes_them() -> None:
+    """第四十条、第四十一条：… in Chinese (no obligation ids, Chinese punctuation); Art. 40, Art. 41 in English."""
+    from app import create_app
+    from app.labels import cited_text
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "test"})
+    machine = "Art. 40 (O40.1), Art. 41 (O41.1), Art. 32, 39 (O39.1): 办理中发现从重或从轻情节"
+    with app.test_request_context("/"):
+        assert cited_text(machine) == "第四十条、第四十一条、第三十二条、第三十九条：办理中发现从重或从轻情节"
+    with app.test_request_context("/?lang=en"):
+        assert cited_text("Art. 40 (O40.1), Art. 41 (O41.1)") == "Art. 40, Art. 41"

@@ -133,7 +133,8 @@ def test_a_route_without_a_contract_fails_the_build() -> None:
 
 def test_path_parameters_follow_the_converters(document: dict[str, Any]) -> None:
     case = document["paths"]["/cases/{case_id}"]["get"]["parameters"]
-    assert case == [{"in": "path", "name": "case_id", "required": True, "schema": {"type": "integer"}}]
+    bounded = {"type": "integer", "minimum": 0, "maximum": 2147483647}  # the id columns' size (app/params.py)
+    assert case == [{"in": "path", "name": "case_id", "required": True, "schema": bounded}]
     task = document["paths"]["/tasks/{task_id}/complete"]["post"]["parameters"]
     assert task == [{"in": "path", "name": "task_id", "required": True, "schema": {"type": "string"}}]
 

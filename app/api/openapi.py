@@ -24,6 +24,7 @@ from marshmallow import Schema
 
 from app.api import bp
 from app.api.schemas import ErrorSchema
+from app.params import MAX_ID
 
 SchemaRef = type[Schema] | Schema
 JsonSchema = dict[str, Any]
@@ -32,8 +33,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 PREFIX = bp.url_prefix or ""
 CONTRACT_ATTRIBUTE = "api_contract"
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
-_PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_PARAMETER_TYPES = {"int": "integer", "float": "number"}
+_PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>\w+)>")
 
 
 class UndocumentedRoute(RuntimeError):
@@ -44,8 +44,8 @@ class UndocumentedRoute(RuntimeError):
 class Contract:
     """What a view accepts and answers. ``body`` is a marshmallow schema or a function returning a JSON
     Schema (called when the document is built); ``multipart`` an alternative multipart/form-data body;
-    ``errors`` the statuses the view's services raise. 401 (login), 400 (CSRF) and 422 (invalid input) are
-    added from what the contract already says."""
+    ``errors`` the statuses the view's services raise. 401 (login), 400 (CSRF), 422 (invalid input) and
+    404 (a path naming what does not exist) are added from what the contract and the route already say."""
 
     summary: str
     body: SchemaRef | Callable[[], JsonSchema] | None = None
@@ -88,13 +88,25 @@ def openapi_path(rule: str) -> str:
     return _PARAMETER.sub(r"{\g<name>}", rule.removeprefix(PREFIX))
 
 
+def _parameter_schema(converter: str | None, arguments: str | None) -> JsonSchema:
+    """What the route's converter matches: ``<int:…>`` a number from 0 to :data:`MAX_ID` (a larger one
+    matches no route), ``<any(a, b):…>`` one of its words, anything else a string."""
+    if converter == "int":
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    if converter == "float":
+        return {"type": "number"}
+    if converter == "any" and arguments:
+        return {"type": "string", "enum": [word.strip().strip("'\"") for word in arguments.split(",")]}
+    return {"type": "string"}
+
+
 def _path_parameters(rule: str) -> list[dict[str, Any]]:
     return [
         {
             "in": "path",
             "name": m["name"],
             "required": True,
-            "schema": {"type": _PARAMETER_TYPES.get(m["converter"] or "", "string")},
+            "schema": _parameter_schema(m["converter"], m["arguments"]),
         }
         for m in _PARAMETER.finditer(rule)
     ]
@@ -161,6 +173,8 @@ def _operation(
         errors |= {400, 401}
     if body is not None or contract.query is not None:
         errors.add(422)
+    if _PARAMETER.search(rule):  # the path names a case, task, person …: it may not exist
+        errors.add(404)
     for status in sorted(errors):
         operation["responses"][str(status)] = _error(status)
     return operation

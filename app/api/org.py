@@ -216,7 +216,7 @@ def start_post(person_id: int) -> ResponseReturnValue:
     _admin()
     data = OrgPostBodySchema().load(_body())
     post = services.assign_post(
-        db.session(), person_id, data.get("org_code", ""), data.get("kind", ""), data["start_on"], _now(),
+        db.session(), person_id, data["org_code"], data["kind"], data["start_on"], _now(),
         data["title"], data["end_on"],
     )  # fmt: skip
     db.session.commit()

@@ -233,7 +233,7 @@ def test_english_pages_in_chromium_show_no_chinese_but_names(
 
 
 def test_citations_read_as_an_official_writes_them() -> None:
-    """第四十条、第四十一条：… in Chinese (no obligation ids, Chinese punctuation); Art. 40, Art. 41 in English."""
+    """第四十条、第四十一条：… in Chinese, without obligation ids; Art. 40, Art. 41 in English."""
     from app import create_app
     from app.labels import cited_text
 

@@ -188,9 +188,11 @@ def test_every_int_route_refuses_a_number_past_the_id_columns(
         method = "GET" if "GET" in methods else sorted(methods - {"HEAD", "OPTIONS"})[0]
         url = ARGUMENT.sub(lambda m: {"int": number, "any": m[2]}.get(m[1], "x"), rule.rule)
         response = client.open(url, method=method)
-        # Werkzeug checks the method before the number: when another method's rule has the same shape
-        # (GET and PUT /api/v1/indicator-sets/<int:year>/…) the answer is that rule's 405, still no 500.
-        assert response.status_code in (404, 405), (url, response.status_code)
+        # A number longer than MAX_ID's digits matches no route at all: 404. One of the same length but
+        # larger fails in the converter, after Werkzeug has seen the path: when another method's rule has
+        # the same shape (GET and PUT /api/v1/indicator-sets/<int:year>/…) that is the rule's 405, no 500.
+        allowed = (404,) if len(number) > len(str(MAX_ID)) else (404, 405)
+        assert response.status_code in allowed, (url, response.status_code)
         if url.startswith("/api/"):
             assert response.json["error"] in ("not_found", "method_not_allowed"), url  # type: ignore[index]
         else:

@@ -112,7 +112,7 @@ class BoundedIntConverter(IntegerConverter):
     the digits so that the router never finds such a path at all: a converter that only refused the value
     left the router answering 405 when another method's rule had the same path."""
 
-    regex = r"\d{1,%d}" % len(str(MAX_ID))
+    regex = rf"\d{{1,{len(str(MAX_ID))}}}"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)

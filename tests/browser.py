@@ -126,3 +126,12 @@ def live_server(live_app: Any) -> Iterator[str]:
     """Serve ``live_app`` on a free port of 127.0.0.1 for one test; yields the base URL."""
     with LiveServer(live_app) as server:
         yield server.url
+
+
+def login_page(page: Any, base: str, username: str) -> None:
+    """Log a Chromium page in through the login form as a demo account (password demo); lands on /inbox."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.click("button.primary")
+    page.wait_for_url(f"{base}/inbox")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser import login_page
 from tests.conftest import ROOT, demo_app
 from tests.test_api_accountability import Desk
 
@@ -70,14 +71,6 @@ def _issue_notification(app: Flask, case: int) -> None:
     director.do(case, "review_document", {"doc_review_approved": True})
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/inbox")
-
-
 def _assert_fits(page: Any, what: str) -> None:
     """No horizontal scroll of the page, and every link of the top bar on one line."""
     width = page.evaluate("window.innerWidth")
@@ -99,7 +92,7 @@ def test_inbox_task_and_case_pages_on_a_phone_and_the_case_printed(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         assert page.locator("#tasks tr", has_text="核实并确定追究方式").count() == 1
         _assert_fits(page, "phone inbox")
 
@@ -136,7 +129,7 @@ def test_inbox_task_and_case_pages_on_a_phone_and_the_case_printed(
 
     printed = browser.new_page(viewport={"width": 794, "height": 1123})  # A4 at 96 dpi
     try:
-        _login(printed, live_server, f"{COUNTY}.office_director")
+        login_page(printed, live_server, f"{COUNTY}.office_director")
         printed.emulate_media(media="print")  # before loading the case: the diagram fits the printed width
         printed.goto(f"{live_server}/cases/{case}")
         printed.wait_for_selector("#diagram[data-loaded]", state="attached")
@@ -162,7 +155,7 @@ def test_task_form_is_not_printed(browser: Any, live_app: Flask, live_server: st
     _, task = _case_at_verification(live_app)
     page = browser.new_page(viewport={"width": 794, "height": 1123})
     try:
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         page.goto(f"{live_server}/tasks/{task}")
         assert page.locator("#task-form").is_visible()
         assert page.locator("h2", has_text="其他操作").is_visible()

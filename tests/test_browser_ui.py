@@ -14,6 +14,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.runtime import runtime
+from tests.browser import login_page
 from tests.conftest import ROOT, demo_app
 from workflows.engine.actors import Actor
 
@@ -52,14 +53,6 @@ def _case_at_verification(app: Flask, unit: str, county: str) -> int:
         return case.id
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/inbox")
-
-
 def test_county_director_works_a_task_and_sees_the_case_move(
     browser: Any, live_app: Flask, live_server: str
 ) -> None:
@@ -69,7 +62,7 @@ def test_county_director_works_a_task_and_sees_the_case_move(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login(page, live_server, "411302.office_director")
+        login_page(page, live_server, "411302.office_director")
         row = page.locator("#tasks tr", has_text="核实并确定追究方式")
         assert row.count() == 1
         page.screenshot(path=str(SHOTS / "ui-inbox.png"), full_page=True)
@@ -123,7 +116,7 @@ def test_report_page_renders_from_the_form_file_and_keeps_input(
 ) -> None:
     """登记书面反映: the fields come from forms/case_report.json (as the API's); an error keeps the input."""
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
-    _login(page, live_server, "411300.supervisor")
+    login_page(page, live_server, "411300.supervisor")
     page.goto(f"{live_server}/cases/new")
     page.select_option("select[name=unit_code]", TOWN)
     page.select_option("select[name=source]", "member_unit")

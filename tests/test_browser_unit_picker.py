@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser import login_page
 from tests.conftest import demo_app
-from tests.test_browser_layout import _login
 
 SELECT = "select[name=unit_code]"
 BOX = ".unit-picker-input"
@@ -38,7 +38,8 @@ def test_typing_narrows_the_units_and_choosing_fills_the_select(
 ) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 1000})
     try:
-        _login(page, live_server, "411300.supervisor")  # not an office clerk: every unit, by competent office
+        # not an office clerk: every unit, by competent office
+        login_page(page, live_server, "411300.supervisor")
         page.goto(f"{live_server}/cases/new")
         total = visible_options(page)
         assert total > 250
@@ -93,7 +94,7 @@ def test_without_javascript_the_plain_grouped_select_remains(
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1200, "height": 900})
     page = context.new_page()
     try:
-        _login(page, live_server, "411302.office_staff")
+        login_page(page, live_server, "411302.office_staff")
         page.goto(f"{live_server}/cases/new")
         assert page.locator(BOX).count() == 0
         assert page.locator(f"{SELECT} optgroup").count() >= 2

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import run_background_pass
 from app.runtime import engine, runtime
+from tests.browser import login_page
 from tests.conftest import demo_app
 from tests.test_annual_cycle import APPROVE, DRAFT, SIGN
 from tests.test_web import login, open_case
@@ -317,14 +318,6 @@ def live_app(year_app: Flask) -> Flask:
     return year_app
 
 
-def _login_page(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/inbox")
-
-
 def _assert_no_overflow(page: Any, url: str) -> None:
     """Nothing sticks out of its card, and the page does not scroll sideways."""
     width, scroll = page.evaluate("[window.innerWidth, document.documentElement.scrollWidth]")
@@ -341,7 +334,7 @@ def test_charts_label_every_county_colour_the_grades_and_open_their_lists(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login_page(page, live_server, "411300.supervisor")
+        login_page(page, live_server, "411300.supervisor")
         page.goto(f"{live_server}/dashboard?year=2026")
         for name in ("levels", "stages", "counties", "letters", "grades", "findings"):
             page.wait_for_selector(f"#chart-{name}[data-rendered=yes]")
@@ -389,7 +382,7 @@ def test_charts_label_every_county_colour_the_grades_and_open_their_lists(
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login_page(page, live_server, COUNTY_DIRECTOR)
+        login_page(page, live_server, COUNTY_DIRECTOR)
         page.goto(f"{live_server}/dashboard?year=2026")
         page.wait_for_selector("#chart-findings[data-rendered=empty]")
         assert page.locator("#chart-findings").inner_text().strip() == "暂无数据"

@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from tests.browser import login_page
 from tests.conftest import demo_app
 from tests.test_api_accountability import Desk
 from workflows.engine.deploy.forms import NOT_FUTURE, parse_form, validate_submission
@@ -296,14 +297,6 @@ def _notification_drafted(app: Flask) -> tuple[int, dict[str, str]]:
     return case, {t["element_id"]: t["id"] for t in director.case(case)["tasks"]}
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/inbox")
-
-
 def _field(page: Any, name: str) -> Any:
     return page.locator(f'.formfield[data-field="{name}"]')
 
@@ -316,7 +309,7 @@ def test_the_review_asks_for_reasons_only_when_returning_the_draft(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         page.goto(f"{live_server}/tasks/{tasks['review_document']}")
         opinion = _field(page, "doc_review_opinion")
         assert page.locator('input[name="doc_review_approved"]:checked').count() == 0  # nothing preselected
@@ -357,7 +350,7 @@ def test_a_finding_shows_the_circumstances_or_the_leaders_for_its_kind(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         page.goto(f"{live_server}/tasks/{tasks['record_finding']}")
         items, leaders = _field(page, "finding_items"), _field(page, "personal_measures")
         change = _field(page, "propose_level_change")
@@ -399,7 +392,7 @@ def test_a_meeting_cannot_be_recorded_as_held_tomorrow(
     [task] = started.json["tasks"]
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     try:
-        _login(page, live_server, f"{COUNTY}.joint_meeting_convener")
+        login_page(page, live_server, f"{COUNTY}.joint_meeting_convener")
         page.goto(f"{live_server}/tasks/{task['id']}")
         held = page.locator("input[name=held_on]")
         assert held.get_attribute("max") == "2026-03-02"  # the engine's today, offered by the date picker

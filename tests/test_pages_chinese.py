@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.browser import login_page
 from tests.conftest import demo_app
 from tests.test_api_accountability import Desk
 
@@ -65,14 +66,6 @@ def _notified_case(app: Flask) -> tuple[int, str]:
     return case, mine["report_measures_notification"]
 
 
-def _login(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "demo")
-    page.click("button.primary")
-    page.wait_for_url(f"{base}/inbox")
-
-
 def _text(page: Any) -> str:
     """What a reader sees: the page's text and the diagram's labels (SVG text is not in innerText)."""
     return str(
@@ -100,7 +93,7 @@ def test_the_office_and_the_unit_each_read_their_chinese_pages(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         # The office: inbox, case page with its dossier and diagram, the issued document, 收文.
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         _assert_chinese(page, "office inbox")
         page.goto(f"{live_server}/cases/{case}")
         page.wait_for_selector("#diagram[data-loaded]")
@@ -125,7 +118,7 @@ def test_the_office_and_the_unit_each_read_their_chinese_pages(
         page.close()
         page = browser.new_page(viewport={"width": 1300, "height": 1000})  # its own session
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        _login(page, live_server, f"{TOWN}.unit_principal_leader")
+        login_page(page, live_server, f"{TOWN}.unit_principal_leader")
         page.goto(f"{live_server}/tasks/{measures_task}")
         page.wait_for_selector("#task-form")
         text = _assert_chinese(page, "unit task page")
@@ -177,7 +170,7 @@ def test_the_verification_asks_for_the_level_only_when_the_report_is_established
     verify = {t["element_id"]: t["id"] for t in staff.case(case)["tasks"]}["verify_case"]
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     try:
-        _login(page, live_server, f"{COUNTY}.office_director")
+        login_page(page, live_server, f"{COUNTY}.office_director")
         page.goto(f"{live_server}/tasks/{verify}")
         severity = page.locator('.formfield[data-field="severity"]')
         assert severity.is_hidden()  # no decision preselected, nothing asked yet

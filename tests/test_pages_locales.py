@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import html
 
+from tests.browser import login_page
 from tests.conftest import CITY, demo_app
 from tests.test_api_accountability import Desk
 from tests.test_pages_chinese import COUNTY, FORBIDDEN, TOWN, _notified_case
@@ -172,8 +173,6 @@ def test_the_walk_covers_the_pages_of_a_case(walked: Flask) -> None:
 
 def test_the_diagram_reads_in_english_in_chromium(browser: Any, walked: Flask, live_server: str) -> None:
     """The viewer draws the diagram's own (Chinese) names; on an English page it draws their English."""
-    from tests.test_pages_chinese import _login as login_page
-
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     try:
         login_page(page, live_server, f"{COUNTY}.office_director")
@@ -208,8 +207,6 @@ def test_english_pages_in_chromium_show_no_chinese_but_names(
 ) -> None:
     """The walk again, in a real browser, in English: what scripts draw (the charts, the diagram, the
     forms' conditional fields) is read too."""
-    from tests.test_pages_chinese import _login as login_page
-
     urls = [url for url, _page in _crawl(_login(walked, username, "en"))][:25]
     names = sorted(_names(walked), key=len, reverse=True)
     page = browser.new_page(viewport={"width": 1300, "height": 1000})

@@ -74,8 +74,17 @@ def _lock(lock_name: str) -> dict[str, Pin]:
         specs = list(requirement.specifier)
         assert len(specs) == 1 and specs[0].operator == "==", f"{path.name}: not pinned with ==: {text}"
         name = canonicalize_name(requirement.name)
-        assert name not in pins, f"{path.name}: {name} pinned twice"
-        last = pins[name] = Pin(name, specs[0].version, str(requirement.marker or ""), HASH.findall(text))
+        pin = Pin(name, specs[0].version, str(requirement.marker or ""), HASH.findall(text))
+        if name in pins:
+            # A universal lock may split one package by Python version (numpy for 3.11 and for 3.12+):
+            # allowed only under different markers; the entry for this interpreter is the one kept.
+            assert pins[name].marker != pin.marker, f"{path.name}: {name} pinned twice"
+            assert pin.marker and pins[name].marker, f"{path.name}: {name} pinned twice, once unconditionally"
+            last = pin
+            if requirement.marker is not None and requirement.marker.evaluate():
+                pins[name] = pin
+            return
+        last = pins[name] = pin
 
     for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
@@ -119,7 +128,15 @@ def test_test_extra_is_locked() -> None:
     _check_pinned(_lock("test.lock"), _requirements("test"), "test.lock")
 
 
-@pytest.mark.parametrize("lock_name", ["run.lock", "test.lock"])
+def test_bench_extra_is_locked() -> None:
+    """bench.lock (load generator, charts) is test.lock plus the [bench] extra, at the same pins."""
+    bench_lock, test_lock = _lock("bench.lock"), _lock("test.lock")
+    _check_pinned(bench_lock, _requirements("bench"), "bench.lock")
+    differ = [n for n, p in test_lock.items() if n not in bench_lock or bench_lock[n].version != p.version]
+    assert not differ, f"bench.lock does not pin these as test.lock does (run scripts/lock): {differ}"
+
+
+@pytest.mark.parametrize("lock_name", ["run.lock", "test.lock", "bench.lock"])
 def test_every_entry_is_pinned_with_hashes(lock_name: str) -> None:
     pins = _lock(lock_name)
     assert len(pins) > 10

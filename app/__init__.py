@@ -37,6 +37,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.admin import bp as admin_bp
     from app.cases.views import bp as cases_bp
     from app.dashboard import bp as dashboard_bp
+    from app.designer import lint_views  # noqa: F401  (the modeller's lint facts, on designer_bp)
     from app.designer.views import bp as designer_bp
     from app.inbox import models as inbox_models  # noqa: F401  (tables for the metadata)
     from app.inbox.views import bp as inbox_bp

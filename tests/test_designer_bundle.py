@@ -150,7 +150,7 @@ def test_governance_group_edits_and_problems(page: Any) -> None:
     box = lane.bounding_box()
     lane.click(position={"x": 5, "y": box["height"] / 2})
     group = page.locator('#panel [data-group-id="group-governance"]')
-    assert "治理 / Governance" in group.locator(".bio-properties-panel-group-header").inner_text()
+    assert group.locator(".bio-properties-panel-group-header-title").inner_text().strip() == "治理"
     assert entry(page, "governance-lane-role", "select").input_value() == "unit_principal_leader"
     assert entry(page, "governance-lane-scope", "select").input_value() == "own"
     # The scope select rewrites the name; an unknown role typed into the name is refused, not written.

@@ -1,6 +1,7 @@
 // The "治理 / Governance" group of the properties panel: lane role and scope, a user task's form, due date,
-// article and role qualifier, a timer's expression, a sequence flow's condition. Everything else (name, id,
-// documentation) stays with bpmn-js-properties-panel's standard groups.
+// article and role qualifier, a timer's expression, a sequence flow's condition, a start event's form and a
+// process's starting roles. Everything else (name, id, documentation) stays with bpmn-js-properties-panel's
+// standard groups. Labels are English templates through the `translate` service (zh: ../i18n/zh.js).
 
 import { Group, SelectEntry, TextAreaEntry, TextFieldEntry } from '@bpmn-io/properties-panel';
 import { useMemo } from '@bpmn-io/properties-panel/preact/hooks';
@@ -13,6 +14,7 @@ import {
   DUE_PROPERTY,
   FORM_PROPERTY,
   ROLE_QUALIFIER_PROPERTY,
+  STARTABLE_BY_PROPERTY,
   TIMER_KINDS,
   getCondition,
   getSpiffProperty,
@@ -20,6 +22,7 @@ import {
   getTimerExpression,
   getTimerKind,
   isDefaultFlow,
+  processOf,
   laneError,
   parseLane,
   setCondition,
@@ -32,8 +35,18 @@ import {
 export const GROUP_ID = 'governance';
 const LOW_PRIORITY = 500; // after the standard provider (1000), so its groups are there to arrange
 
-const SCOPE_LABELS = { own: '本单位 own', upper: '相应的上一级 upper', city: '市级 city' };
-const TIMER_LABELS = { timeDate: '时间点 timeDate', timeDuration: '时长 timeDuration', timeCycle: '周期 timeCycle' };
+// English templates; the page's language comes from `translate`.
+const SCOPE_LABELS = {
+  own: 'Own unit (own)',
+  upper: 'The next unit up (upper)',
+  city: 'The city (city)',
+  body: 'The body (body)',
+};
+const TIMER_LABELS = {
+  timeDate: 'Point in time (timeDate)',
+  timeDuration: 'Duration (timeDuration)',
+  timeCycle: 'Cycle (timeCycle)',
+};
 
 function normalise(items, labels = {}) {
   return (items || []).map((item) =>
@@ -44,10 +57,10 @@ function normalise(items, labels = {}) {
 }
 
 /** Options for a select whose current value may be missing from the list: it is kept, flagged. */
-function options(items, current, emptyLabel) {
-  const list = items.map(({ id, label }) => ({ value: id, label }));
+function options(items, current, emptyLabel, translate, translateLabels = false) {
+  const list = items.map(({ id, label }) => ({ value: id, label: translateLabels ? translate(label) : label }));
   if (current && !items.some((item) => item.id === current)) {
-    list.unshift({ value: current, label: `⚠ ${current}（未知 / unknown）` });
+    list.unshift({ value: current, label: `⚠ ${translate('{value} (unknown)', { value: current })}` });
   }
   if (!current || emptyLabel) {
     list.unshift({ value: '', label: emptyLabel || '—' });
@@ -61,14 +74,15 @@ function LaneRole(props) {
   const { element, id } = props;
   const injector = useService('injector');
   const config = useService('governanceConfig');
+  const translate = useService('translate');
   const lane = parseLane(element.businessObject.name);
   return jsx(SelectEntry, {
     element,
     id,
-    label: '角色 Role',
+    label: translate('Role'),
     getValue: () => lane.role,
     setValue: (role) => setLaneName(injector, element, role ? `${role}@${lane.scope || 'own'}` : ''),
-    getOptions: () => options(config.roles, lane.role),
+    getOptions: () => options(config.roles, lane.role, undefined, translate),
   });
 }
 
@@ -76,15 +90,16 @@ function LaneScope(props) {
   const { element, id } = props;
   const injector = useService('injector');
   const config = useService('governanceConfig');
+  const translate = useService('translate');
   const lane = parseLane(element.businessObject.name);
   return jsx(SelectEntry, {
     element,
     id,
-    label: '范围 Scope',
-    description: '相对于案件所在单位 / relative to the case’s unit',
+    label: translate('Scope'),
+    description: translate("Relative to the case's unit"),
     getValue: () => lane.scope || 'own',
     setValue: (scope) => setLaneName(injector, element, `${lane.role}@${scope}`),
-    getOptions: () => options(config.scopes, lane.scope || 'own'),
+    getOptions: () => options(config.scopes, lane.scope || 'own', undefined, translate, true),
     disabled: !lane.role,
   });
 }
@@ -94,16 +109,17 @@ function LaneName(props) {
   const injector = useService('injector');
   const config = useService('governanceConfig');
   const debounce = useService('debounceInput');
+  const translate = useService('translate');
   // Stable across renders: the entry re-validates the stored name whenever `validate` changes identity.
   const validate = useMemo(() => {
     const roleIds = config.roles.map((r) => r.id);
     const scopeIds = config.scopes.map((s) => s.id);
-    return (name) => laneError(name, roleIds, scopeIds);
-  }, [config]);
+    return (name) => laneError(name, roleIds, scopeIds, translate);
+  }, [config, translate]);
   return jsx(TextFieldEntry, {
     element,
     id,
-    label: '泳道名称 Lane name (role@scope)',
+    label: translate('Lane name (role@scope)'),
     debounce,
     getValue: () => element.businessObject.name || '',
     // The panel reports the validation error with the value; an invalid name is shown, never written.
@@ -114,32 +130,40 @@ function LaneName(props) {
 
 // user tasks -----------------------------------------------------------------------------------------
 
-function FormSelect(props) {
-  const { element, id } = props;
-  const injector = useService('injector');
-  const config = useService('governanceConfig');
-  const current = getSpiffProperty(element, FORM_PROPERTY);
-  return jsx(SelectEntry, {
-    element,
-    id,
-    label: '表单 Form',
-    description: 'forms/ 下的 JSON Schema',
-    getValue: () => current,
-    setValue: (value) => setSpiffProperty(injector, element, FORM_PROPERTY, value),
-    getOptions: () => options(config.forms, current, '（无表单 / no form）'),
-  });
+function formSelect(label) {
+  function FormSelect(props) {
+    const { element, id } = props;
+    const injector = useService('injector');
+    const config = useService('governanceConfig');
+    const translate = useService('translate');
+    const current = getSpiffProperty(element, FORM_PROPERTY);
+    return jsx(SelectEntry, {
+      element,
+      id,
+      label: translate(label),
+      description: translate('A JSON Schema under forms/'),
+      getValue: () => current,
+      setValue: (value) => setSpiffProperty(injector, element, FORM_PROPERTY, value),
+      getOptions: () => options(config.forms, current, translate('(no form)'), translate),
+    });
+  }
+  return FormSelect;
 }
+
+const FormSelect = formSelect('Form');
+const StartFormSelect = formSelect('Start form');
 
 function propertyField(name, label, description) {
   function PropertyField(props) {
     const { element, id } = props;
     const injector = useService('injector');
     const debounce = useService('debounceInput');
+    const translate = useService('translate');
     return jsx(TextFieldEntry, {
       element,
       id,
-      label,
-      description,
+      label: translate(label),
+      description: translate(description),
       debounce,
       getValue: () => getSpiffProperty(element, name),
       setValue: (value) => setSpiffProperty(injector, element, name, value),
@@ -148,31 +172,50 @@ function propertyField(name, label, description) {
   return PropertyField;
 }
 
-const DueDate = propertyField(
-  DUE_PROPERTY,
-  '期限 Due date',
-  '表达式，例如 working_days_after(decided_at, 10)',
-);
-const Article = propertyField(ARTICLE_PROPERTY, '条款 Article', '例如 Art. 34 (O34.2)');
+const DueDate = propertyField(DUE_PROPERTY, 'Due date', 'An expression, e.g. working_days_after(decided_at, 10)');
+const Article = propertyField(ARTICLE_PROPERTY, 'Article', 'e.g. Art. 34 (O34.2)');
 const RoleQualifier = propertyField(
   ROLE_QUALIFIER_PROPERTY,
-  '角色限定 Role qualifier',
-  '表达式，给出子角色，例如 department',
+  'Role qualifier',
+  'An expression giving the sub-role, e.g. department',
 );
+
+// processes ------------------------------------------------------------------------------------------
+
+/** Which roles may start the process (h1's server reads it): role ids, comma-separated. */
+function StartableBy(props) {
+  const { element, id } = props;
+  const injector = useService('injector');
+  const debounce = useService('debounceInput');
+  const translate = useService('translate');
+  const config = useService('governanceConfig');
+  const process = processOf(element);
+  const roles = config.roles.map((role) => role.label).join('，');
+  return jsx(TextFieldEntry, {
+    element,
+    id,
+    label: translate('Startable by'),
+    description: translate('Role ids, comma-separated: {roles}', { roles }),
+    debounce,
+    getValue: () => getSpiffProperty(process, STARTABLE_BY_PROPERTY),
+    setValue: (value) => setSpiffProperty(injector, element, STARTABLE_BY_PROPERTY, value, process),
+  });
+}
 
 // timers ---------------------------------------------------------------------------------------------
 
 function TimerKind(props) {
   const { element, id } = props;
   const injector = useService('injector');
+  const translate = useService('translate');
   const definition = getTimerDefinition(element);
   return jsx(SelectEntry, {
     element,
     id,
-    label: '定时类型 Timer kind',
+    label: translate('Timer kind'),
     getValue: () => getTimerKind(definition),
     setValue: (kind) => setTimerKind(injector, element, definition, kind),
-    getOptions: () => TIMER_KINDS.map((kind) => ({ value: kind, label: TIMER_LABELS[kind] })),
+    getOptions: () => TIMER_KINDS.map((kind) => ({ value: kind, label: translate(TIMER_LABELS[kind]) })),
   });
 }
 
@@ -180,12 +223,13 @@ function TimerExpression(props) {
   const { element, id } = props;
   const injector = useService('injector');
   const debounce = useService('debounceInput');
+  const translate = useService('translate');
   const definition = getTimerDefinition(element);
   return jsx(TextFieldEntry, {
     element,
     id,
-    label: '定时表达式 Timer expression',
-    description: '求值为 ISO 8601 的表达式，例如 rectify_due 或 "P10D"',
+    label: translate('Timer expression'),
+    description: translate('An expression giving ISO 8601, e.g. rectify_due or "P10D"'),
     debounce,
     getValue: () => getTimerExpression(definition),
     setValue: (value) => setTimerExpression(injector, element, definition, value),
@@ -198,13 +242,16 @@ function Condition(props) {
   const { element, id } = props;
   const injector = useService('injector');
   const debounce = useService('debounceInput');
+  const translate = useService('translate');
   return jsx(TextAreaEntry, {
     element,
     id,
-    label: '条件 Condition',
-    description: isDefaultFlow(element)
-      ? '默认流向：不求值 / default flow: its condition is not evaluated'
-      : 'Python 表达式，例如 approved == True',
+    label: translate('Condition'),
+    description: translate(
+      isDefaultFlow(element)
+        ? 'Default flow: its condition is not evaluated'
+        : 'A Python expression, e.g. approved == True',
+    ),
     debounce,
     monospace: true,
     rows: 2,
@@ -214,6 +261,11 @@ function Condition(props) {
 }
 
 // the group ------------------------------------------------------------------------------------------
+
+/** A process's own start event (not a sub-process's): where the start form is read. */
+function isProcessStart(element) {
+  return is(element, 'bpmn:StartEvent') && is(element.businessObject.$parent, 'bpmn:Process');
+}
 
 export function governanceEntries(element) {
   const entry = (id, component) => ({ id: `governance-${id}`, component, element });
@@ -229,7 +281,14 @@ export function governanceEntries(element) {
     ];
   }
   if (getTimerDefinition(element)) {
-    return [entry('timer-kind', TimerKind), entry('timer-expression', TimerExpression)];
+    const timer = [entry('timer-kind', TimerKind), entry('timer-expression', TimerExpression)];
+    return isProcessStart(element) ? [entry('start-form', StartFormSelect), ...timer] : timer;
+  }
+  if (isProcessStart(element)) {
+    return [entry('start-form', StartFormSelect)];
+  }
+  if (processOf(element)) {
+    return [entry('startable-by', StartableBy)];
   }
   if (is(element, 'bpmn:SequenceFlow')) {
     return [entry('condition', Condition)];
@@ -238,8 +297,9 @@ export function governanceEntries(element) {
 }
 
 export default class GovernancePropertiesProvider {
-  constructor(propertiesPanel) {
+  constructor(propertiesPanel, translate) {
     propertiesPanel.registerProvider(LOW_PRIORITY, this);
+    this._translate = translate;
   }
 
   getGroups(element) {
@@ -250,7 +310,7 @@ export default class GovernancePropertiesProvider {
       }
       const group = {
         id: GROUP_ID,
-        label: '治理 / Governance',
+        label: this._translate('Governance'),
         component: Group,
         entries,
         shouldOpen: true,
@@ -264,7 +324,7 @@ export default class GovernancePropertiesProvider {
   }
 }
 
-GovernancePropertiesProvider.$inject = ['propertiesPanel'];
+GovernancePropertiesProvider.$inject = ['propertiesPanel', 'translate'];
 
 /** Normalised config for the entries: `config.governance` = {forms, roles, scopes}. */
 export function GovernanceConfig(config) {

@@ -8,6 +8,8 @@ export const FORM_PROPERTY = 'formJsonSchemaFilename';
 export const DUE_PROPERTY = 'dueDate';
 export const ARTICLE_PROPERTY = 'article';
 export const ROLE_QUALIFIER_PROPERTY = 'roleQualifier';
+/** On a process: the role ids (comma-separated) whose holders may start it. */
+export const STARTABLE_BY_PROPERTY = 'startable_by';
 
 export const TIMER_KINDS = ['timeDate', 'timeDuration', 'timeCycle'];
 
@@ -23,6 +25,22 @@ function isBlank(value) {
 
 // spiffworkflow properties ---------------------------------------------------------------------------
 
+/**
+ * The process an element's process-level properties belong to: the process itself (a diagram without
+ * pools shows it as the root) or a pool's process; null for anything else.
+ */
+export function processOf(element) {
+  const bo = getBusinessObject(element);
+  if (is(bo, 'bpmn:Process')) {
+    return bo;
+  }
+  if (is(bo, 'bpmn:Participant') && bo.get('processRef')) {
+    return bo.get('processRef');
+  }
+  return null;
+}
+
+/** `element` may be a diagram element or a business object (e.g. a pool's process). */
 export function getPropertiesContainer(element) {
   const extensionElements = getBusinessObject(element).get('extensionElements');
   if (!extensionElements) {
@@ -40,13 +58,16 @@ export function getSpiffProperty(element, name) {
   return property ? property.get('value') || '' : '';
 }
 
-/** Set (or, for an empty value, remove) one `spiffworkflow:property`, creating containers on the way. */
-export function setSpiffProperty(injector, element, name, value) {
+/**
+ * Set (or, for an empty value, remove) one `spiffworkflow:property`, creating containers on the way.
+ * `owner`: the business object that carries it when not the element's own (a pool's process).
+ */
+export function setSpiffProperty(injector, element, name, value, owner = getBusinessObject(element)) {
   const bpmnFactory = injector.get('bpmnFactory');
   const commandStack = injector.get('commandStack');
-  const businessObject = getBusinessObject(element);
+  const businessObject = owner;
   let extensionElements = businessObject.get('extensionElements');
-  let container = getPropertiesContainer(element);
+  let container = getPropertiesContainer(businessObject);
   const property = findProperty(container, name);
   const commands = [];
 
@@ -97,17 +118,23 @@ export function parseLane(name) {
   return { role: text.slice(0, at), scope: text.slice(at + 1) || 'own' };
 }
 
-export function laneError(name, roleIds, scopeIds) {
+function english(template, values) {
+  return template.replace(/{([^}]+)}/g, (all, key) => (values && key in values ? values[key] : all));
+}
+
+/** Why a lane name is not `role@scope` with a known role and scope (null when it is); `translate`: the
+ * modeller's, for the page's language. */
+export function laneError(name, roleIds, scopeIds, translate = english) {
   const text = (name || '').trim();
   if (!text) {
-    return '泳道须以角色命名 / name the lane role@scope, e.g. office_director@upper';
+    return translate('Name the lane role@scope, e.g. office_director@upper');
   }
   const { role, scope } = parseLane(text);
   if (!roleIds.includes(role)) {
-    return `未知角色 / unknown role "${role}"`;
+    return translate('Unknown role "{role}"', { role });
   }
   if (!scopeIds.includes(scope)) {
-    return `未知范围 / unknown scope "${scope}"; use ${scopeIds.join(', ')}`;
+    return translate('Unknown scope "{scope}"; use {scopes}', { scope, scopes: scopeIds.join(', ') });
   }
   return null;
 }

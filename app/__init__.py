@@ -25,6 +25,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app import security
 
     security.init_app(app)  # headers on every response, Secure cookies over HTTPS, the proxy (issue 16)
+    from app import drill
+
+    drill.init_app(app)  # a drill's stored clock, or refusal (issue 15): before the runtime takes its clock
     runtime.init_app(app)
     cli.init_app(app)
     from app.api import bp as api_bp

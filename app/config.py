@@ -56,6 +56,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("GOVERNANCE_SCHEDULER_INTERVAL", "30")),
         # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
         "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
+        # Drill mode (演练, app/drill): the clock is the drill database's, moved by an instructor.
+        "DRILL": os.environ.get("GOVERNANCE_DRILL", "0") == "1",
         "PROJECT_ROOT": PROJECT_ROOT,
         "ATTACHMENTS_DIR": os.environ.get("GOVERNANCE_ATTACHMENTS_DIR", str(instance_path / "attachments")),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,  # uploads (attachments, BPMN files)

@@ -164,6 +164,7 @@ ROLES_EN = {
     "designer": "Process designer",
     "supervisor": "Supervisor",
     "admin": "Administrator",
+    "drill_admin": "Drill instructor",
 }
 
 

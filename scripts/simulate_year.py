@@ -5,6 +5,7 @@ of one completion inside a 300-way multi-instance step.
     .venv/bin/python scripts/simulate_year.py                 # the year, then the 300-way measurement
     .venv/bin/python scripts/simulate_year.py --year-only     # only the year
     .venv/bin/python scripts/simulate_year.py --wide-only --width 300
+    .venv/bin/python scripts/simulate_year.py --database sqlite:///year.sqlite3   # the year, kept there
 
 Everything runs directly on the engine (no Flask) against a throwaway SQLite file in a temporary directory
 (schema from the models), with ``bpmn/`` and ``forms/`` deployed as they are in the checkout. Nothing
@@ -286,8 +287,10 @@ def findings_for(rng: random.Random) -> Callable[[Task], dict[str, Any]]:
 
 
 # -- the year -----------------------------------------------------------------------------------------------
-def simulate_year(workdir: Path, year: int = 2026) -> None:
-    sim = Sim(f"sqlite:///{workdir / 'year.sqlite3'}", datetime(year, 1, 5, 9, 0, tzinfo=CST))
+def simulate_year(workdir: Path, year: int = 2026, url: str | None = None) -> datetime:
+    """The year on a throwaway SQLite file in ``workdir``, or on the empty database ``url`` (already
+    migrated or not: missing tables are created from the models); returns where its clock stopped."""
+    sim = Sim(url or f"sqlite:///{workdir / 'year.sqlite3'}", datetime(year, 1, 5, 9, 0, tzinfo=CST))
     org = nanyang()
     sim.load_org(org)
     sim.deploy()
@@ -411,6 +414,8 @@ def simulate_year(workdir: Path, year: int = 2026) -> None:
     total = sum(len(st.durations) for st in sim.steps)
     wall = sum(st.wall for st in sim.steps)
     print(f"  {total} operations in {wall:.1f} s")
+    sim.db.dispose()
+    return sim.clock.now()
 
 
 # -- one wide step ------------------------------------------------------------------------------------------
@@ -490,7 +495,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--year-only", action="store_true")
     parser.add_argument("--wide-only", action="store_true")
     parser.add_argument("--width", type=int, default=300)
+    parser.add_argument(
+        "--database", metavar="URL", help="run the year (only) on this empty database instead (scripts/drill)"
+    )
     args = parser.parse_args(argv)
+    if args.database:
+        simulate_year(Path(tempfile.gettempdir()), url=args.database)
+        return 0
     with tempfile.TemporaryDirectory(prefix="simulate-year-") as tmp:
         if not args.wide_only:
             simulate_year(Path(tmp))

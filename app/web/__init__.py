@@ -103,6 +103,8 @@ def extra_nav() -> list[NavItem]:
         items.append(NavItem(_("法规条款对照"), url_for("regulation.coverage_page"), "regulation"))
     if "admin" in roles:
         items.append(NavItem(_("用户管理"), url_for("admin.users"), "admin"))
+    if "drill_admin" in roles and "drill.index" in _endpoints():  # drill mode only (app/drill)
+        items.append(NavItem(_("演练控制"), url_for("drill.index"), "drill"))
     return items
 
 

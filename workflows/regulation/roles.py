@@ -50,6 +50,7 @@ ROLES: dict[str, str] = {
     "designer": "流程设计人员",
     "supervisor": "督导人员",
     "admin": "系统管理员",
+    "drill_admin": "演练管理员",  # moves a drill's clock (app/drill); only a drill database serves it
 }
 
 SCOPES = ("own", "upper", "city", "body")

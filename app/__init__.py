@@ -60,6 +60,9 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     from app.consultations import bp as consultations_bp
 
     app.register_blueprint(consultations_bp)  # 征求意见 (Art. 23)
+    from app.processes import bp as processes_bp
+
+    app.register_blueprint(processes_bp)  # 发起: start any deployed procedure (issue 15)
     from app import documents
 
     documents.init_app(app)  # 公文: issued documents, downloads, 收文 and 签收 (Art. 33–39)

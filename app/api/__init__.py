@@ -21,6 +21,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     meta,
     openapi,
     org,
+    processes,
     records,
     regulation,
     supervision,

@@ -137,6 +137,7 @@ class CaseFilters:
     per_page: int = 50
     q: str | None = None  # words searched in the case number, unit, people and facts (case_search)
     hits: list[int] | None = None  # the cases ``q`` matched, when resolved once for a page (search_cases)
+    process_id: str = CASE_PROCESS  # or a designer-made procedure (issue 15: 发起), listed the same way
 
 
 #: Up to this many matches a page's search is resolved once to ids (``search_cases``); beyond, a subquery.
@@ -165,7 +166,8 @@ def _one_of(engine: Engine, column: InstrumentedAttribute[Any], values: list[Any
 def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[ProcessInstance]:
     units = org_of(engine).subtree({org for _, org in actor.grants})
     query = select(ProcessInstance).where(
-        ProcessInstance.process_id == CASE_PROCESS, _one_of(engine, ProcessInstance.unit_code, sorted(units))
+        ProcessInstance.process_id == filters.process_id,
+        _one_of(engine, ProcessInstance.unit_code, sorted(units)),
     )
     if filters.hits is not None:
         query = query.where(_one_of(engine, ProcessInstance.id, filters.hits))

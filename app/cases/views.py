@@ -34,6 +34,7 @@ from app.extensions import db
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.labels import INSTANCE_STATUSES, cst, level_label, outcome_label, status_label
 from app.params import page_arg
+from app.processes.services import made_procedures
 from app.runtime import engine
 from workflows.engine.errors import EngineError, FormInvalid, NotAuthorized
 from workflows.engine.models import DefinitionFile, ProcessInstance
@@ -47,8 +48,15 @@ from workflows.regulation.roles import ROLES, org_of
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 
+def _procedures() -> dict[str, str]:
+    """The procedures the list offers: accountability cases (first, the default) and the designer-made
+    procedures people start (issue 15), whose instances the list shows the same way."""
+    return {CASE_PROCESS: "责任督导和追究案件", **made_procedures(engine())}
+
+
 def _filters() -> CaseFilters:
     args = request.args
+    process = args.get("process") or CASE_PROCESS
     overdue = {"1": True, "0": False}.get(args.get("overdue", ""))
     page = page_arg(args)
     level = args.get("level") or None
@@ -61,12 +69,13 @@ def _filters() -> CaseFilters:
         page=page,
         per_page=25,
         q=" ".join(args.get("q", "").split())[:200] or None,
+        process_id=process if process in _procedures() else CASE_PROCESS,
     )
 
 
 def _scope(filters: CaseFilters, **others: Any) -> CaseFilters:
     """Filters for a count beside the list: the same search (and its resolved hits), ``others`` besides."""
-    return CaseFilters(q=filters.q, hits=filters.hits, **others)
+    return CaseFilters(q=filters.q, hits=filters.hits, process_id=filters.process_id, **others)
 
 
 def _counts(eng: Any, filters: CaseFilters) -> dict[str, dict[str, int]]:
@@ -124,6 +133,7 @@ def case_list() -> ResponseReturnValue:
         filters=filters,
         counts=_counts(eng, filters),
         counties=county_choices(eng, current_actor()),
+        procedures=_procedures(),
         args=args,
         pages=max(1, -(-total // filters.per_page)),
     )

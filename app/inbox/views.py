@@ -23,6 +23,7 @@ from app.inbox import queries, services
 from app.inbox.formrender import build_fields, localized_errors, parse_submission
 from app.inbox.models import Attachment, Notification
 from app.inbox.notifications import kind_label
+from app.processes.services import made_procedures
 from app.runtime import engine
 from app.security import safe_next
 from workflows.engine.errors import (
@@ -72,7 +73,7 @@ def inbox() -> ResponseReturnValue:
         filters=filters,
         status_counts=queries.status_counts(db.session(), actor, filters, org_of(eng), now),
         tab_counts=queries.tab_counts(db.session(), actor, filters, org_of(eng), now),
-        procedures=queries.PROCEDURES,
+        procedures={**queries.PROCEDURES, **made_procedures(eng)},  # and designer-made ones (issue 15)
         counties=counties,
         org=org_of(eng),
         now=now,

@@ -97,6 +97,8 @@ def extra_nav() -> list[NavItem]:
         items.append(NavItem(_("实绩档案"), url_for("records.index"), "records"))
     if records and "consultations.start_page" in _endpoints():  # Art. 23
         items.append(NavItem(_("征求意见"), url_for("consultations.start_page"), "consultations"))
+    if roles and "processes.start_list" in _endpoints() and _may_start_something():  # issue 15
+        items.insert(0, NavItem(_("发起"), url_for("processes.start_list"), "processes"))
     if "designer" in roles and "designer.designer_home" in _endpoints():
         items.append(NavItem(_("流程设计"), url_for("designer.designer_home"), "designer"))
     if roles & COVERAGE_ROLES and "regulation.coverage_page" in _endpoints():
@@ -106,6 +108,15 @@ def extra_nav() -> list[NavItem]:
     if "drill_admin" in roles and "drill.index" in _endpoints():  # drill mode only (app/drill)
         items.append(NavItem(_("演练控制"), url_for("drill.index"), "drill"))
     return items
+
+
+def _may_start_something() -> bool:
+    """Whether the user holds a role some deployed procedure's ``startable_by`` names (the nav's 发起)."""
+    from app.auth import current_actor
+    from app.runtime import engine
+    from workflows.regulation.startable import startable_for
+
+    return bool(startable_for(engine(), current_actor()))
 
 
 def _endpoints() -> set[str]:

@@ -42,7 +42,7 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import Clock, SystemClock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.parts import DeployChecks, Lanes
+from workflows.engine.parts import DeployChecks, Lanes, ProcessCheck
 from workflows.engine.projection import TaskProjection
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.script_helpers import make_helpers
@@ -56,6 +56,7 @@ class EngineParts:
     lanes: Lanes
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    check_process: ProcessCheck | None = None  # deploy time: a process's own properties (process_properties)
 
 
 class Engine:
@@ -86,8 +87,8 @@ class Engine:
     # -- context ----------------------------------------------------------------------------------------
     @property
     def checks(self) -> DeployChecks:
-        """What deploy-time validation needs: every helper a script may call, and the lane check."""
-        return DeployChecks(self.helpers, self.parts.lanes.check)
+        """What deploy-time validation needs: every script helper, the lane and process-property checks."""
+        return DeployChecks(self.helpers, self.parts.lanes.check, self.parts.check_process)
 
     @contextmanager
     def _running(self) -> Iterator[None]:
@@ -395,6 +396,5 @@ class Engine:
         )
 
 
-# A handler gets the engine (session, clock; it may start linked instances), the instance that stated the
-# fact, and the fact. Handlers flush, never commit.
+# A handler gets the engine (session, clock; may start linked instances), the instance, the fact; no commit.
 Handler = Callable[[Engine, ProcessInstance, recordsmod.Record], None]

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from workflows.engine.process_properties import ProcessCheck
+
 
 class Lanes(Protocol):
     """A regulation's reading of lane names and organisation units."""
@@ -29,7 +31,9 @@ class Lanes(Protocol):
 
 @dataclass(frozen=True)
 class DeployChecks:
-    """What deploy-time validation needs from the engine: every script helper and the lane check."""
+    """What deploy-time validation needs from the engine: every script helper, the lane check, and the
+    regulation's check of a process's own properties (``process_properties``), if it hands one."""
 
     helpers: Mapping[str, Callable[..., Any]]
     check_lane: Callable[[str | None], None]
+    check_process: ProcessCheck | None = None

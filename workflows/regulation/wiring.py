@@ -34,6 +34,7 @@ from workflows.regulation.meetings import MEETING_HANDLERS
 from workflows.regulation.personal_measures import PERSONAL_MEASURE_HANDLERS
 from workflows.regulation.rectification import RECTIFICATION_HANDLERS
 from workflows.regulation.roles import OrgTree, load_org
+from workflows.regulation.startable import check_startable
 from workflows.regulation.target_letter import TARGET_LETTER_HANDLERS
 
 
@@ -62,6 +63,7 @@ def regulation_parts(org: OrgTree, session: Session | None = None) -> EnginePart
             **consultation_helpers(session),
             **document_helpers(org, session),
         },
+        check_process=check_startable,  # who may start a procedure: roles that exist
     )
 
 

@@ -25,6 +25,7 @@ from workflows.engine.errors import DefinitionInvalid, NotFound
 from workflows.engine.legaltime import clock
 from workflows.engine.models import DefinitionFile, DefinitionVersion
 from workflows.engine.parts import DeployChecks
+from workflows.engine.process_properties import process_problems
 
 
 def read_project_files(root: Path) -> dict[str, str]:
@@ -65,6 +66,9 @@ def deploy(
     checked = validate_files(texts, checks)
     if checked.problems:
         raise DefinitionInvalid(checked.problems)
+    refused = process_problems(texts, checks.check_process)  # e.g. who may start a process
+    if refused:
+        raise DefinitionInvalid(refused)
 
     digest = content_hash(texts)
     newest = latest_version(session, required=False)

@@ -73,6 +73,7 @@ EVENTS = {
     "listing_continues": _l("挂牌督办继续"),
     "rectification_continued": _l("继续整改"),
     "circumstance_recorded": _l("情节记录在案"),
+    "migrated": _l("流程版本迁移"),
     "level_change_decided": _l("决定调整追究方式"),
     "level_change_refused": _l("决定不调整追究方式"),
     "level_changed": _l("调整追究方式"),

@@ -82,7 +82,7 @@ def test_deploy_command_reports_problems(app: Flask) -> None:
     bpmn.write_text(bpmn.read_text(encoding="utf-8").replace("committee_director@upper", "mayor"), "utf-8")
     result = app.test_cli_runner().invoke(args=["definitions", "deploy"])
     assert result.exit_code != 0
-    assert "bpmn/rectification.bpmn" in result.output and "unknown role 'mayor'" in result.output
+    assert "bpmn/rectification.bpmn" in result.output and "角色 mayor 不存在" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DefinitionVersion)) == 0
 

@@ -402,7 +402,7 @@ def test_refuses_what_is_not_a_bpmn_file(data: bytes) -> None:
     ("data", "message"),
     [
         (b'<!DOCTYPE d [<!ENTITY e "x">]><definitions xmlns="' + BPMN_NS + b'">&e;</definitions>', "DOCTYPE"),
-        (b'<definitions xmlns="' + BPMN_NS + b'">' + b" " * MAX_BYTES + b"</definitions>", "limit"),
+        (b'<definitions xmlns="' + BPMN_NS + b'">' + b" " * MAX_BYTES + b"</definitions>", "超过上限"),
     ],
 )
 def test_input_goes_through_the_hardened_parser(data: bytes, message: str) -> None:

@@ -91,7 +91,7 @@ def test_form_preview_renders_and_reports(app: Flask) -> None:
     bad = client.post(
         "/designer/forms/preview", headers=headers, json={"text": '{"title": "x", "type": 5'}
     ).json
-    assert bad["html"] == "" and "not valid JSON" in bad["problems"][0]["message"]
+    assert bad["html"] == "" and "不是有效的 JSON" in bad["problems"][0]["message"]
     office = app.test_client()
     token = office.post("/api/v1/auth/login", json={"username": "411302.office_director", "password": "demo"})
     csrf = token.json["csrf_token"]  # type: ignore[index]

@@ -108,14 +108,14 @@ def test_entity_expansion_bomb_is_refused(session: Session, engine: Engine) -> N
 def test_oversized_file_is_refused(session: Session, engine: Engine) -> None:
     huge = GOOD[BPMN].replace("<!-- Test fixture", "<!-- " + "x" * (3 * 1024 * 1024) + " Test fixture")
     problems = refused(engine, session, with_bpmn(huge))
-    assert "limit" in problems[0].message
+    assert "超过上限" in problems[0].message
 
 
 def test_malformed_xml_names_the_line(session: Session, engine: Engine) -> None:
     problems = refused(
         engine, session, tweak('<bpmn:userTask id="approve" name="综治委审批">', "<bpmn:userTask")
     )
-    assert problems[0].file == BPMN and "malformed" in problems[0].message and problems[0].line
+    assert problems[0].file == BPMN and "XML 格式错误" in problems[0].message and problems[0].line
 
 
 def test_xsd_violation_is_refused(session: Session, engine: Engine) -> None:
@@ -132,7 +132,7 @@ def test_xsd_violation_is_refused(session: Session, engine: Engine) -> None:
 
 def test_unknown_role_lane_names_the_task(session: Session, engine: Engine) -> None:
     problems = refused(engine, session, tweak('name="committee_director@upper"', 'name="mayor@upper"'))
-    assert [(p.element, "unknown role 'mayor'" in p.message) for p in problems] == [("approve", True)]
+    assert [(p.element, "角色 mayor 不存在" in p.message) for p in problems] == [("approve", True)]
     assert problems[0].line and problems[0].line > 1
 
 
@@ -140,12 +140,12 @@ def test_unknown_scope_is_refused(session: Session, engine: Engine) -> None:
     problems = refused(
         engine, session, tweak('name="committee_director@upper"', 'name="committee_director@moon"')
     )
-    assert "unknown scope" in problems[0].message
+    assert "范围" in problems[0].message and "不存在" in problems[0].message
 
 
 def test_user_task_outside_any_lane_is_refused(session: Session, engine: Engine) -> None:
     problems = refused(engine, session, tweak("<bpmn:flowNodeRef>approve</bpmn:flowNodeRef>", ""))
-    assert problems[0].element == "approve" and "not in a lane" in problems[0].message
+    assert problems[0].element == "approve" and "不在任何泳道中" in problems[0].message
 
 
 def test_missing_form_is_refused(session: Session, engine: Engine) -> None:
@@ -178,7 +178,8 @@ def test_invalid_form_file_is_refused(session: Session, engine: Engine) -> None:
 )
 def test_script_escapes_are_refused_at_deploy(session: Session, engine: Engine, script: str) -> None:
     problems = refused(engine, session, tweak("decided_at = now()", script + "\ndecided_at = now()"))
-    assert problems[0].element == "set_deadlines" and "refused" in problems[0].message
+    assert problems[0].element == "set_deadlines" and "不被允许" in problems[0].message
+    assert "（set_deadlines）" in problems[0].message  # named: kind, name and id
 
 
 def test_condition_with_dunder_is_refused(session: Session, engine: Engine) -> None:
@@ -192,7 +193,7 @@ def test_timer_expression_must_evaluate(session: Session, engine: Engine) -> Non
         session,
         tweak("<bpmn:timeDate>months_after(decided_at, 2)", "<bpmn:timeDate>months_after(decided_at)"),
     )
-    assert problems[0].element == "TimerDef_rectify" and "does not evaluate" in problems[0].message
+    assert problems[0].element == "Timer_rectify_due" and "求值结果不是" in problems[0].message
     problems = refused(
         engine, session, tweak("<bpmn:timeDate>months_after(decided_at, 2)", "<bpmn:timeDate>'not a date'")
     )
@@ -221,12 +222,12 @@ def test_missing_called_process_is_refused(session: Session, engine: Engine) -> 
 
 def test_reserved_id_is_refused(session: Session, engine: Engine) -> None:
     problems = refused(engine, session, tweak('id="End_closed"', 'id="End"'))
-    assert any(p.element == "End" and "reserved" in p.message for p in problems)
+    assert any(p.element == "End" and "保留字" in p.message for p in problems)
 
 
 def test_no_bpmn_at_all(session: Session, engine: Engine) -> None:
     problems = refused(engine, session, {"forms/x.json": GOOD["forms/approve.json"]})
-    assert "no .bpmn file" in problems[0].message
+    assert "没有流程图文件" in problems[0].message
 
 
 def test_non_utf8_is_refused(session: Session, engine: Engine) -> None:
@@ -251,7 +252,7 @@ def test_form_field_shadowing_a_helper_or_engine_variable_is_refused(
         '"properties": {"record": {"type": "string"}, "unit_code": {"type": "string"}}}'
     )
     problems = refused(engine, session, {**GOOD, "forms/approve.json": form})
-    assert {p.message.split("'")[1] for p in problems if p.file == "forms/approve.json"} == {
+    assert {p.message.split(" ")[1] for p in problems if p.file == "forms/approve.json"} == {
         "record",
         "unit_code",
     }

@@ -27,7 +27,8 @@ from workflows.engine.deploy.compare import compare
 
 @bp.post("/definitions")
 @doc(
-    "Deploy or upload BPMN/forms as a new version (designers); 422 lists the problems by file and element",
+    "Deploy or upload BPMN/forms as a new version (designers); 422 lists the problems by file and element; "
+    "files identical to the newest version create nothing (200, unchanged: true)",
     body=DeploySchema,
     multipart=UploadSchema,
     response=DeployResultSchema,
@@ -46,14 +47,16 @@ def upload_definitions() -> ResponseReturnValue:
     else:
         body = DeploySchema().load(request.get_json(silent=True) or {})
         changes, comment, base = body["files"], body["comment"], body["base"]
-    version = deploy_changes(engine(), current_actor(), changes, comment, base=base, action="upload")
+    done = deploy_changes(engine(), current_actor(), changes, comment, base=base, action="upload")
     db.session.commit()
-    return DeployResultSchema().dump({"version": version.number, "processes": version.process_ids}), 201
+    version = done.version
+    body = {"version": version.number, "processes": version.process_ids, "unchanged": done.unchanged}
+    return DeployResultSchema().dump(body), 200 if done.unchanged else 201
 
 
 @bp.get("/definitions/<int:old>/compare/<int:new>")
 @doc(
-    "Elements added, removed and renamed between two versions (designers)",
+    "Elements added, removed, renamed and changed between two versions (designers)",
     response=ComparisonSchema,
     errors=(403, 404),
 )

@@ -254,6 +254,9 @@ class UploadSchema(Schema):
 class DeployResultSchema(Schema):
     version = fields.Integer()
     processes = fields.List(fields.String())
+    unchanged = fields.Boolean(
+        metadata={"description": "true: the files say what the newest version says; no version was created"}
+    )
 
 
 class DefinitionVersionSchema(Schema):
@@ -270,6 +273,9 @@ class ElementChangeSchema(Schema):
     name = fields.String()
     old = fields.String(metadata={"description": "renamed: the old name"})
     new = fields.String(metadata={"description": "renamed: the new name"})
+    aspects = fields.List(
+        fields.String(), metadata={"description": "changed: what changed (说明文档, 连线起止, 条件, 脚本, …)"}
+    )
 
 
 class FileChangesSchema(Schema):
@@ -278,7 +284,13 @@ class FileChangesSchema(Schema):
     added = fields.List(fields.Nested(ElementChangeSchema))
     removed = fields.List(fields.Nested(ElementChangeSchema))
     renamed = fields.List(fields.Nested(ElementChangeSchema))
+    changed = fields.List(fields.Nested(ElementChangeSchema))
     content_changed = fields.Boolean()
+    marks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "element id → added | changed | removed (the diagram diff)"},
+    )
 
 
 class ComparisonSchema(Schema):

@@ -4,7 +4,6 @@ migration. Every deploy and migration is audited; only designers may change anyt
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from functools import wraps
@@ -21,11 +20,16 @@ from sqlalchemy import select
 from app.audit import AuditEntry
 from app.auth import current_actor
 from app.auth.services import people_named
+from app.designer.pages import deployed_text, problem_dicts, refused_context, refused_text
 from app.designer.services import (
+    LISTED,
+    InstanceFilter,
     MigrationRequest,
     deploy_changes,
+    each_file_checked,
     require_designer,
     run_migration,
+    running_instances,
     version_by_number,
 )
 from app.extensions import db
@@ -35,7 +39,7 @@ from app.runtime import engine
 from workflows.engine.deploy.compare import compare
 from workflows.engine.deploy.forms import parse_form
 from workflows.engine.errors import DefinitionInvalid, EngineError
-from workflows.engine.models import DefinitionFile, DefinitionVersion
+from workflows.engine.models import DefinitionFile, DefinitionVersion, ProcessInstance
 from workflows.regulation.roles import ROLES, SCOPES
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -159,9 +163,10 @@ def deploy_json() -> ResponseReturnValue:
     body = _json_body()
     files = body.get("files")
     if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
-        return jsonify(error="invalid_input", message="files: {path: content}"), 422
+        message = _("请求须包含 files（文件路径 → 文件内容）")
+        return jsonify(error="invalid_input", message=message), 422
     try:
-        version = deploy_changes(
+        done = deploy_changes(
             engine(),
             current_actor(),
             files,
@@ -171,8 +176,13 @@ def deploy_json() -> ResponseReturnValue:
         db.session.commit()
     except DefinitionInvalid as exc:
         db.session.rollback()
-        return jsonify(error=exc.code, message=str(exc), problems=[p.as_dict() for p in exc.problems]), 422
-    return jsonify(version=version.number, url=url_for("designer.designer_home"))
+        return jsonify(error=exc.code, message=refused_text(exc), problems=problem_dicts(exc.problems)), 422
+    return jsonify(
+        version=done.version.number,
+        unchanged=done.unchanged,
+        message=deployed_text(done),
+        url=url_for("designer.designer_home"),
+    )
 
 
 @bp.post("/upload")
@@ -190,14 +200,15 @@ def upload() -> ResponseReturnValue:
         flash(_("请选择文件"), "error")
         return redirect(url_for("designer.designer_home"))
     try:
-        version = deploy_changes(
+        done = deploy_changes(
             engine(), current_actor(), changes, request.form.get("comment", "upload"), action="upload"
         )
         db.session.commit()
     except DefinitionInvalid as exc:
         db.session.rollback()
-        return render_template("designer/problems.html", problems=exc.problems), 422
-    flash(_("已部署版本 %(n)s", n=version.number), "success")
+        problems = each_file_checked(engine(), changes, exc)
+        return render_template("designer/problems.html", **refused_context(changes, problems)), 422
+    flash(deployed_text(done), "info" if done.unchanged else "success")
     return redirect(url_for("designer.designer_home"))
 
 
@@ -210,7 +221,24 @@ def compare_versions() -> ResponseReturnValue:
         old, new = (version_by_number(eng, number or 0) for number in numbers)
     except EngineError:
         abort(404)
-    return render_template("designer/compare.html", old=old, new=new, changes=compare(old, new))
+    versions = db.session.scalars(select(DefinitionVersion.number).order_by(DefinitionVersion.number.desc()))
+    contents = {
+        side: {f.path: f.content for f in version.files if f.kind == "bpmn"}
+        for side, version in (("old", old), ("new", new))
+    }
+    changes = compare(old, new)
+    for c in changes:  # the viewer's markers: removed elements on the old diagram, the rest on the new one
+        marks = c.get("marks", {})
+        c["new_marks"] = {i: f"diff-{m}" for i, m in marks.items() if m != "removed"}
+        c["old_marks"] = {i: "diff-removed" for i, m in marks.items() if m == "removed"}
+    return render_template(
+        "designer/compare.html",
+        old=old,
+        new=new,
+        changes=changes,
+        numbers=list(versions),
+        contents=contents,
+    )
 
 
 @bp.get("/forms/<int:number>/<path:path>")
@@ -236,22 +264,49 @@ def preview_form() -> ResponseReturnValue:
 @bp.route("/migrate", methods=["GET", "POST"])
 @designer_required
 def migrate_page() -> ResponseReturnValue:
+    """The running instances per version, narrowed by version, process, unit and current step; the
+    designer ticks the ones to move (or takes every listed one), tries the move, then runs it."""
     versions = db.session.scalars(select(DefinitionVersion).order_by(DefinitionVersion.number.desc())).all()
     results = None
     form = request.form
+    args = request.values
+    wanted = InstanceFilter(
+        version=to_int(args.get("version"), 1, MAX_ID),
+        process_id=args.get("process", "").strip(),
+        unit=args.get("unit", "").strip(),
+        step=args.get("step", "").strip(),
+    )
+    listed, per_version = running_instances(engine(), wanted)
     if request.method == "POST":
-        req = MigrationRequest(
-            to_version=to_int(form.get("to_version"), 1, MAX_ID) or 0,  # 0: no such version, refused
-            instance_ids=id_list(form.get("instance_ids", "")) or None,
-            process_id=form.get("process_id") or None,
-            dry_run=form.get("execute") != "1",
-        )
-        try:
-            results = run_migration(engine(), current_actor(), req)
-            db.session.commit()
-        except EngineError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        ticked = id_list(" ".join(form.getlist("instance_ids")))
+        if form.get("scope") == "listed":
+            ticked = [i.id for i in listed]
+        if not ticked:
+            flash(_("请勾选要迁移的实例（或选择“全部筛选结果”）"), "error")
+        else:
+            req = MigrationRequest(
+                to_version=to_int(form.get("to_version"), 1, MAX_ID) or 0,  # 0: no such version, refused
+                instance_ids=ticked,
+                dry_run=form.get("execute") != "1",
+            )
+            try:
+                results = run_migration(engine(), current_actor(), req)
+                db.session.commit()
+            except EngineError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            if results is not None and not req.dry_run:
+                listed, per_version = running_instances(engine(), wanted)
+    processes = sorted(db.session.scalars(select(ProcessInstance.process_id).distinct()))
     return render_template(
-        "designer/migrate.html", versions=versions, results=results, form=form, dumps=json.dumps
+        "designer/migrate.html",
+        versions=versions,
+        results=results,
+        form=form,
+        wanted=wanted,
+        listed=listed,
+        per_version=per_version,
+        processes=processes,
+        ticked={str(i) for i in form.getlist("instance_ids")},
+        limit=LISTED,
     )

@@ -89,6 +89,8 @@ def working_file_rows(file: Any) -> list[list[str]]:
         said = "；".join(
             str(detail[k]) for k in ("text", "reason", "number", "title") if detail.get(k) not in (None, "")
         )
+        if event.kind == "migrated":  # a designer moved the case to a newer version of its procedure
+            said = f"由流程版本 v{detail.get('from')} 迁移到 v{detail.get('to')}"
         rows.append(
             [
                 to_cst(event.at).strftime("%Y-%m-%d %H:%M"),

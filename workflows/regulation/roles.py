@@ -73,15 +73,13 @@ class LaneRole:
 def parse_lane(name: str | None) -> LaneRole:
     """Read a lane name; raise :class:`LaneError` with a message a designer can act on."""
     if not name:
-        raise LaneError(
-            "user task is not in a lane; put it in a lane named after a role, e.g. office_director@upper"
-        )
+        raise LaneError("不在任何泳道中；请把它放进以角色命名的泳道，例如 office_director@upper")
     role, _, scope = name.strip().partition("@")
     scope = scope or "own"
     if role not in ROLES:
-        raise LaneError(f"lane {name!r} names unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}")
+        raise LaneError(f"泳道 {name} 的角色 {role} 不存在；可用的角色：{'、'.join(sorted(ROLES))}")
     if scope not in SCOPES:
-        raise LaneError(f"lane {name!r} has unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+        raise LaneError(f"泳道 {name} 的范围 {scope} 不存在；可用的范围：{'、'.join(SCOPES)}")
     return LaneRole(role, scope)
 
 

@@ -33,3 +33,33 @@
 
   show();
 })();
+
+// Read-only views of diagrams the page carries itself (data-xml): an upload refused at deploy, or the two
+// sides of a version comparison. data-marks maps element ids to a marker class (has-problem, diff-added,
+// diff-removed, diff-changed); data-loaded / data-marked tell tests the view is ready.
+(function () {
+  document.querySelectorAll('.diagram.view-only[data-xml]').forEach(async (container) => {
+    const viewer = new BpmnJS({ container });
+    try {
+      await viewer.importXML(container.dataset.xml);
+    } catch (err) {
+      container.dataset.error = String(err && err.message ? err.message : err);
+      container.classList.add('unreadable');
+      container.textContent = container.dataset.unreadable || '无法显示此流程图';
+      return;
+    }
+    const canvas = viewer.get('canvas');
+    const registry = viewer.get('elementRegistry');
+    canvas.zoom('fit-viewport');
+    const marks = JSON.parse(container.dataset.marks || '{}');
+    let marked = 0;
+    Object.entries(marks).forEach(([id, marker]) => {
+      if (registry.get(id)) {
+        canvas.addMarker(id, marker);
+        marked += 1;
+      }
+    });
+    container.dataset.marked = String(marked);
+    container.dataset.loaded = 'true';
+  });
+})();

@@ -2,7 +2,8 @@
 
 A version is the whole set of diagrams and forms deployed together, because call activities and forms
 reference each other across files. Running instances stay on the version they started with; new instances
-use the newest. Deploying content identical to the newest version creates nothing (it returns that version).
+use the newest. Deploying content identical to the newest version creates nothing (it returns that version),
+also when a modeller merely re-serialised the diagrams (``sameness.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflows.engine.deploy.sameness import same_files
 from workflows.engine.deploy.serializer import serializer
 from workflows.engine.deploy.validation import validate_files
 from workflows.engine.errors import DefinitionInvalid, NotFound
@@ -61,19 +63,20 @@ def deploy(
             except UnicodeDecodeError:
                 from workflows.engine.errors import Problem
 
-                raise DefinitionInvalid([Problem(path, "file is not UTF-8 text")]) from None
+                raise DefinitionInvalid([Problem(path, f"文件 {path} 不是 UTF-8 编码的文本")]) from None
         texts[path] = content
+    digest = content_hash(texts)
+    newest = latest_version(session, required=False)
+    if newest is not None and (
+        newest.content_hash == digest or same_files(texts, {f.path: f.content for f in newest.files})
+    ):
+        return newest  # validated when it was deployed; nothing to store
     checked = validate_files(texts, checks)
     if checked.problems:
         raise DefinitionInvalid(checked.problems)
     refused = process_problems(texts, checks.check_process)  # e.g. who may start a process
     if refused:
         raise DefinitionInvalid(refused)
-
-    digest = content_hash(texts)
-    newest = latest_version(session, required=False)
-    if newest is not None and newest.content_hash == digest:
-        return newest
     number = (session.scalar(select(func.max(DefinitionVersion.number))) or 0) + 1
     version = DefinitionVersion(
         number=number,

@@ -18,7 +18,6 @@ from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
 
 from workflows.engine.deploy import jsonsafe
 from workflows.engine.deploy.regex_safety import regex_problem
@@ -38,6 +37,45 @@ NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definiti
 REFERENCES = ("$ref", "$dynamicRef")
 
 
+def _schema_problem(filename: str, exc: Any) -> Problem:
+    """One JSON-Schema error, named by the field it is in (``properties.a.type`` → 字段 a)."""
+    where = list(exc.absolute_path)
+    field = ".".join(str(where[i + 1]) for i, p in enumerate(where[:-1]) if p == "properties")
+    pointer = "/".join(str(p) for p in where) or "（根）"
+    prefix = f"字段 {field}（{pointer}）" if field else f"位置 {pointer}"
+    return Problem(filename, f"不是有效的 JSON Schema：{prefix}：{_schema_words(exc)}", element=field or None)
+
+
+_TYPES = {
+    "string": "字符串",
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "是/否",
+    "array": "数组",
+    "object": "对象",
+}
+
+
+def _schema_words(exc: Any) -> str:
+    """The metaschema's complaint in Chinese for the usual keywords; jsonschema's own text otherwise."""
+    value = json.dumps(exc.instance, ensure_ascii=False)[:80]
+    expected = exc.validator_value
+    if exc.validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"{value} 应为{'或'.join(_TYPES.get(k, str(k)) for k in kinds)}"
+    if exc.validator in ("anyOf", "oneOf", "enum"):
+        return f"{value} 不是允许的取值"
+    if exc.validator in ("minimum", "exclusiveMinimum"):
+        return f"{value} 不能小于 {expected}"
+    if exc.validator == "minItems":
+        return f"至少需要 {expected} 项"
+    if exc.validator == "uniqueItems":
+        return f"{value} 中有重复项"
+    if exc.validator == "format":
+        return f"{value} 不符合 {expected} 格式"
+    return str(exc.message)
+
+
 def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Load and check one form file; return the schema (or None) and the problems found."""
     size = len(text.encode("utf-8"))
@@ -48,23 +86,29 @@ def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Pr
     except jsonsafe.JsonTooDeep as exc:
         return None, [Problem(filename, f"JSON 嵌套超过 {exc.depth} 层")]
     except json.JSONDecodeError as exc:
-        return None, [Problem(filename, f"not valid JSON: {exc.msg}", line=exc.lineno)]
+        return None, [
+            Problem(
+                filename,
+                f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
+                line=exc.lineno,
+            )
+        ]
     problems: list[Problem] = []
     if not isinstance(schema, dict):
-        return None, [Problem(filename, "a form must be a JSON object (a JSON Schema of type object)")]
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        problems.append(Problem(filename, f"not a valid JSON Schema at {path}: {exc.message}"))
+        return None, [Problem(filename, "表单必须是一个 JSON 对象（type 为 object 的 JSON Schema）")]
+    # Every schema error, not only the first (check_schema raises on the best one): a designer fixes all
+    # of them in one pass.
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    for error in sorted(meta.iter_errors(schema), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.append(_schema_problem(filename, error))
     problems += unsafe_parts(filename, schema)
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
-        problems.append(Problem(filename, 'a form needs "type": "object" and a "properties" object'))
+        problems.append(Problem(filename, '表单需要 "type": "object" 和一个 "properties" 对象'))
     if not schema.get("title"):
-        problems.append(Problem(filename, 'a form needs a "title" (shown to the user)'))
+        problems.append(Problem(filename, '表单需要 "title"（显示给填写人的标题）'))
     for name in schema.get("required", []) if isinstance(schema.get("required"), list) else []:
         if name not in (schema.get("properties") or {}):
-            problems.append(Problem(filename, f"required field {name!r} is not declared in properties"))
+            problems.append(Problem(filename, f"必填字段 {name} 没有在 properties 中定义", element=name))
     return (None if problems else schema), problems
 
 

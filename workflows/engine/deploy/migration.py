@@ -14,13 +14,16 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
 from workflows.engine.deploy.definitions import LoadedVersion
 from workflows.engine.deploy.serializer import serializer
+from workflows.engine.deploy.validation import ARTICLE_PROPERTY, FORM_PROPERTY
+from workflows.engine.deploy.wording import label
 from workflows.engine.errors import EngineError, NotFound
-from workflows.engine.models import DefinitionVersion, ProcessInstance
+from workflows.engine.models import DefinitionVersion, ProcessInstance, Task
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -39,6 +42,7 @@ class MigrationPlan:
     reasons: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # element ids whose definition changed
     removed: list[str] = field(default_factory=list)  # element ids gone in the new version
+    changed_names: list[str] = field(default_factory=list)  # the changed steps' names in the new version
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -47,7 +51,7 @@ class MigrationPlan:
 def _target(engine: Engine, number: int) -> tuple[DefinitionVersion, LoadedVersion]:
     version = engine.session.query(DefinitionVersion).filter_by(number=number).one_or_none()
     if version is None:
-        raise NotFound(f"definition version {number} does not exist")
+        raise NotFound(f"流程定义版本 {number} 不存在")
     return version, engine.specs.get(engine.session, version.id)
 
 
@@ -57,15 +61,15 @@ def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan
     result = MigrationPlan(inst.id, inst.business_key, current.number if current else 0, to_number, True)
     if inst.status != "running":
         result.can_migrate = False
-        result.reasons.append(f"instance is {inst.status}")
+        result.reasons.append(f"实例状态为 {inst.status}，只能迁移运行中的实例")
         return result
     if version.id == inst.version_id:
         result.can_migrate = False
-        result.reasons.append("already on this version")
+        result.reasons.append(f"已经在版本 {to_number} 上")
         return result
     if inst.process_id not in target.specs:
         result.can_migrate = False
-        result.reasons.append(f"version {to_number} has no process {inst.process_id}")
+        result.reasons.append(f"版本 {to_number} 中没有流程 {inst.process_id}")
         return result
     wf = engine.workflow(inst)
     top, subs = diff_workflow(serializer().registry, wf, target.specs[inst.process_id], target.specs)
@@ -73,17 +77,21 @@ def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan
     for sp_id, diff in subs.items():
         if diff is None and wf.subprocesses[sp_id].get_tasks(state=ACTIVE):
             result.can_migrate = False
-            result.reasons.append(f"running procedure {wf.subprocesses[sp_id].spec.name} is gone")
+            result.reasons.append(
+                f"正在运行的子流程 {wf.subprocesses[sp_id].spec.name} 在版本 {to_number} 中不存在"
+            )
     for diff in diffs:
         for task in diff.removed:
             name = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
             result.removed.append(name)
             if task.state & ACTIVE:
                 result.can_migrate = False
-                result.reasons.append(f"current step {name} does not exist in version {to_number}")
+                step = label(name, getattr(task.task_spec, "bpmn_name", None))
+                result.reasons.append(f"当前步骤{step}在版本 {to_number} 中不存在，实例不能迁移")
         result.changed.extend(getattr(t.task_spec, "bpmn_id", None) or t.task_spec.name for t in diff.changed)
     result.removed = sorted(set(result.removed))
     result.changed = sorted(set(result.changed))
+    result.changed_names = _step_names(target, result.changed)
     return result
 
 
@@ -117,7 +125,40 @@ def migrate(engine: Engine, inst: ProcessInstance, to_number: int, actor: Actor)
             inst,
             actor,
             "migrated",
-            detail={"from": checked.from_version, "to": to_number, "changed": checked.changed},
+            detail={
+                "from": checked.from_version,
+                "to": to_number,
+                "changed": checked.changed,
+                "changed_names": checked.changed_names,
+            },
         )
         engine._advance(inst, wf, target, actor)
+        _rename_open_tasks(engine, inst, wf)
     return checked
+
+
+def _step_names(target: LoadedVersion, element_ids: list[str]) -> list[str]:
+    """The new version's names of the changed steps that have one (what a reader of the file knows)."""
+    names: dict[str, str] = {}
+    for spec in target.specs.values():
+        for task_spec in spec.task_specs.values():
+            bpmn_id, name = getattr(task_spec, "bpmn_id", None), getattr(task_spec, "bpmn_name", None)
+            if bpmn_id and name:
+                names.setdefault(bpmn_id, name)
+    return [names[i] for i in element_ids if i in names]
+
+
+def _rename_open_tasks(engine: Engine, inst: ProcessInstance, wf: Any) -> None:
+    """Open task rows read as the new version says: its step names, forms and article references (the
+    rows stay the same rows, so their deadlines, claims and reminders stay too)."""
+    ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
+    rows = engine.session.scalars(select(Task).where(Task.instance_id == inst.id, Task.state == "ready"))
+    for row in rows:
+        task = ready.get(row.id)
+        if task is None:
+            continue
+        spec = task.task_spec
+        props = getattr(spec, "extensions", {}).get("properties", {})
+        row.name = spec.bpmn_name or spec.bpmn_id
+        row.form = props.get(FORM_PROPERTY)
+        row.article = props.get(ARTICLE_PROPERTY)

@@ -9,6 +9,7 @@ and due-date expression allowed by the sandbox and evaluable. Every problem name
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +23,12 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from workflows.engine.deploy.forms import parse_form
+from workflows.engine.deploy.wording import label, not_bpmn, scrub, spiff_problem, tree_or_none
 from workflows.engine.deploy.xmlsafe import UnsafeXml, parse_xml
 from workflows.engine.errors import BudgetExceeded, Problem
 from workflows.engine.parts import DeployChecks
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
-from workflows.engine.sandboxing.sampling import refusal, sampled_overrun, static_reasons
+from workflows.engine.sandboxing.sampling import KIND_NAMES, refusal, sampled_overrun, static_reasons
 from workflows.engine.sandboxing.sandbox import SANDBOX_BUILTINS, RestrictedEnvironment, check_code
 from workflows.engine.sandboxing.wire import Sample as _Sample  # the worker must import it: not here
 
@@ -59,6 +61,14 @@ class ValidatedSet:
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     process_ids: list[str] = field(default_factory=list)
+
+
+# An unquoted ISO 8601 date, duration or cycle (``PT5M``, ``R3/PT10M``, ``2026-03-16T09:00``): Python would
+# read ``PT5M`` as a variable that never exists, which only fails when an instance reaches the timer.
+ISO_LITERAL = re.compile(
+    r"(R\d*/)?(P(?=\d|T\d)(\d+[YMWD])*(T(\d+(\.\d+)?[HMS])+)?|\d{4}-\d\d-\d\d(T[\d:.]+([+-][\d:]+|Z)?)?)"
+)
+ISO_KINDS = {"date": "日期时间", "duration": "时长", "cycle": "循环周期"}
 
 
 def _form_key(path: str) -> str:
@@ -121,8 +131,13 @@ def _check_expressions(
 ) -> list[Problem]:
     problems: list[Problem] = []
 
-    def problem(el: etree._Element, message: str) -> None:
-        problems.append(Problem(path, message, el.sourceline, _owner_id(el)))
+    def problem(el: etree._Element, message: str) -> None:  # the shape's id: the event, not its timer
+        problems.append(Problem(path, message, el.sourceline, _named_owner(el)[0]))
+
+    def owner(el: etree._Element) -> str:
+        element_id, name = _named_owner(el)
+        node = tree.find(f".//*[@id='{element_id}']") if element_id else None
+        return label(element_id, name, node.tag if node is not None else None)
 
     # Every place SpiffWorkflow evaluates or executes text: scripts (incl. Spiff pre/post scripts), gateway
     # and process conditions, multi-instance cardinality and completion conditions, message correlations.
@@ -138,17 +153,27 @@ def _check_expressions(
         for el in tree.iterfind(xpath, NS):
             errors = check_code((el.text or "").strip(), mode)  # type: ignore[arg-type]
             for err in errors:
-                problem(el, f"{what} refused: {err}")
+                problem(el, f"{owner(el)}的{KIND_NAMES.get(what, what)}不被允许：{err}")
             if not errors:
                 for message in _budget_problems(el, what, (el.text or "").strip(), mode, helpers, True):
                     problem(el, message)
     for tag, kind in (("timeDate", "date"), ("timeDuration", "duration"), ("timeCycle", "cycle")):
         for el in tree.iterfind(f".//bpmn:{tag}", NS):
             expr = (el.text or "").strip()
+            if not expr:
+                problem(el, f"{owner(el)}的定时器没有填写时间")
+                continue
+            if ISO_LITERAL.fullmatch(expr):  # what other modellers write: text, not an expression
+                problem(
+                    el,
+                    f"{owner(el)}的定时器写的是 ISO 8601 文字 {expr}；"
+                    f'本系统的定时器是表达式，请加引号写成 "{expr}"',
+                )
+                continue
             errors = check_code(expr, "eval")
             if errors:
                 for err in errors:
-                    problem(el, f"timer expression refused: {err}")
+                    problem(el, f"{owner(el)}的定时器表达式不被允许：{err}")
                 continue
             overruns = _budget_problems(el, "timer", expr, "eval", helpers, False)
             for message in overruns:
@@ -164,7 +189,11 @@ def _check_expressions(
             except BudgetExceeded as exc:
                 problem(el, refusal("timer", *_named_owner(el), f"以示例数据求值时{exc.detail}"))
             except Exception as exc:  # any failure here is the designer's to fix, reported, not raised
-                problem(el, f"timer expression {expr!r} does not evaluate to an ISO 8601 {kind}: {exc}")
+                problem(
+                    el,
+                    f"{owner(el)}的定时器表达式 {expr} 求值结果不是 ISO 8601 {ISO_KINDS[kind]}："
+                    f"{scrub(str(exc))}",
+                )
     return problems
 
 
@@ -187,7 +216,7 @@ def validate_files(
                     result.problems.append(
                         Problem(
                             path,
-                            f"field {name!r} would overwrite a helper or engine-owned variable; rename it",
+                            f"表单字段 {name} 会覆盖流程引擎自带的变量或函数，请改名",
                         )
                     )
             if schema is not None:
@@ -204,7 +233,8 @@ def validate_files(
             result.problems.append(exc.problem)
             continue
         except ValidationException as exc:
-            result.problems.append(Problem(path, f"not valid BPMN 2.0: {exc}", exc.line_number or None))
+            line = exc.line_number or None
+            result.problems.append(Problem(path, not_bpmn(tree_or_none(content), line, str(exc)), line))
             continue
         trees[path] = tree
         result.problems.extend(_check_expressions(path, tree, env, helpers))
@@ -213,7 +243,7 @@ def validate_files(
                 result.problems.append(
                     Problem(
                         path,
-                        f"id {el.get('id')!r} is reserved by the engine; rename the element",
+                        f"{label(el.get('id'), el.get('name'), el.tag)}的 id 是流程引擎的保留字，请改名",
                         el.sourceline,
                         el.get("id"),
                     )
@@ -221,7 +251,7 @@ def validate_files(
 
     if not trees:
         if not any(p.endswith(".bpmn") for p in files):
-            result.problems.append(Problem("(deploy)", "no .bpmn file in the set"))
+            result.problems.append(Problem("(deploy)", "没有流程图文件（.bpmn）"))
         return result
 
     where = _locate(trees)
@@ -230,8 +260,7 @@ def validate_files(
         try:
             parser.add_bpmn_xml(tree.getroot(), path)
         except ValidationException as exc:
-            line = where.get(exc.id, (path, None))[1] if exc.id else exc.line_number
-            result.problems.append(Problem(exc.file_name or path, str(exc), line or None, exc.id or None))
+            result.problems.append(spiff_problem(exc, path, tree, where))
     if result.problems:
         return result
 
@@ -243,11 +272,13 @@ def validate_files(
             for name, spec in parser.get_subprocess_specs(pid).items():
                 result.specs.setdefault(name, spec)
         except ValidationException as exc:
-            path, line = where.get(exc.id or pid, ("(deploy)", 0))
-            result.problems.append(Problem(exc.file_name or path, str(exc), line or None, exc.id or pid))
+            path = where.get(exc.id or pid, ("(deploy)", 0))[0]
+            result.problems.append(spiff_problem(exc, path, trees.get(path), where, pid))
     result.process_ids = list(process_ids)
     if not process_ids:
-        result.problems.append(Problem("(deploy)", 'no executable process (isExecutable="true") in the set'))
+        result.problems.append(
+            Problem("(deploy)", '没有可执行的流程（isExecutable="true"）：只能查看，不能部署运行')
+        )
 
     for spec in result.specs.values():
         for task_spec in spec.task_specs.values():
@@ -268,7 +299,8 @@ def _check_start_form(
     if not form or form in forms:
         return []
     path, line = where.get(task_spec.bpmn_id or "", ("(deploy)", 0))
-    message = f"start form {form!r} is not in forms/ (or is invalid: see its own messages)"
+    who = label(task_spec.bpmn_id, task_spec.bpmn_name, "startEvent")
+    message = f"{who}的发起表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）"
     return [Problem(path, message, line or None, task_spec.bpmn_id)]
 
 
@@ -284,30 +316,32 @@ def _check_user_task(
     path, line = where.get(element, ("(deploy)", 0))
     problems: list[Problem] = []
 
+    who = label(element, task_spec.bpmn_name, "userTask")
+
     def problem(message: str) -> None:
         problems.append(Problem(path, message, line or None, element))
 
     try:
         checks.check_lane(task_spec.lane)
     except ValueError as exc:
-        problem(str(exc))
+        problem(f"{who}：{exc}")
     props = task_spec.extensions.get("properties", {})
     form = props.get(FORM_PROPERTY)
     if form and form not in forms:
-        problem(f"form {form!r} is not in forms/ (or is invalid: see its own messages)")
+        problem(f"{who}的表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）")
     qualifier = props.get(ROLE_QUALIFIER_PROPERTY)
     name = task_spec.bpmn_name
     if qualifier:
         errors = check_code(qualifier, "eval")
         for err in errors:
-            problem(f"roleQualifier expression refused: {err}")
+            problem(f"{who}的角色限定表达式（roleQualifier）不被允许：{err}")
         for reason in [] if errors else static_reasons(qualifier, "eval"):
             problem(refusal("roleQualifier", element, name, reason))
     due = props.get(DUE_PROPERTY)
     if due:
         errors = check_code(due, "eval")
         for err in errors:
-            problem(f"dueDate expression refused: {err}")
+            problem(f"{who}的期限表达式（dueDate）不被允许：{err}")
         reasons = [] if errors else static_reasons(due, "eval")
         for reason in reasons:
             problem(refusal("dueDate", element, name, reason))
@@ -317,5 +351,7 @@ def _check_user_task(
             except BudgetExceeded as exc:  # issue 16: sampled under the budget
                 problem(refusal("dueDate", element, name, f"以示例数据求值时{exc.detail}"))
             except Exception as exc:  # reported to the designer
-                problem(f"dueDate {due!r} does not evaluate to an ISO 8601 datetime: {exc}")
+                problem(
+                    f"{who}的期限表达式（dueDate）{due} 求值结果不是 ISO 8601 日期时间：{scrub(str(exc))}"
+                )
     return problems

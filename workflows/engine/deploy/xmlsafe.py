@@ -36,18 +36,17 @@ def parse_xml(data: bytes | str, filename: str) -> etree._ElementTree:
     """Parse ``data`` safely; raise :class:`UnsafeXml` naming the file and line for anything refused."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
-        raise UnsafeXml(Problem(filename, f"file is {len(raw)} bytes; the limit is {MAX_BYTES}"))
+        raise UnsafeXml(Problem(filename, f"文件有 {len(raw)} 字节，超过上限 {MAX_BYTES} 字节"))
     try:
         tree = etree.ElementTree(etree.fromstring(raw, _parser()))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        raise UnsafeXml(Problem(filename, f"malformed XML: {exc.msg}", line=line)) from None
+        message = f"XML 格式错误（第 {line or '?'} 行）：{exc.msg}"
+        raise UnsafeXml(Problem(filename, message, line=line)) from None
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise UnsafeXml(
-            Problem(filename, "DOCTYPE/entity declarations are not allowed in BPMN files", line=1)
-        )
+        raise UnsafeXml(Problem(filename, "BPMN 文件中不允许 DOCTYPE 或实体（entity）声明", line=1))
     for el in tree.iter():
         if isinstance(el, etree._Entity):
-            raise UnsafeXml(Problem(filename, f"entity reference &{el.name}; is not allowed", el.sourceline))
+            raise UnsafeXml(Problem(filename, f"不允许实体引用 &{el.name};", el.sourceline))
     return tree

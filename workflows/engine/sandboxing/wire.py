@@ -23,6 +23,7 @@ import pickle
 import select
 import struct
 import time
+from collections.abc import Iterator
 from typing import Any
 
 HEADER = struct.Struct("!I")
@@ -73,6 +74,11 @@ class Sample(str):
         return other if isinstance(other, int) else NotImplemented
 
     __rmul__ = __mul__  # type: ignore[assignment]
+
+    def __iter__(self) -> Iterator[Sample]:
+        """A list of one sample: ``sum(scores)``, ``max(days)`` and ``[d for d in items]`` evaluate as they
+        would on a real list of numbers, instead of on the characters of the instant (a false refusal)."""
+        return iter((Sample(self),))
 
 
 class OutputTooLarge(Exception):

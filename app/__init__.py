@@ -71,4 +71,8 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
     api_errors.init_app(app)
     errors.init_app(app)  # JSON under /api/, a page in the reader's language elsewhere (404, 405, 413, 500…)
     scheduler.init_app(app)
+    if app.config.get("DEMO_PASSWORD_CHECK", True):
+        from app.auth.demo_mode import warn_at_start
+
+        warn_at_start(app)  # accounts with the password demo on a database not loaded as demo data
     return app

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
@@ -19,6 +19,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a CLI command or a background job: the messages' own language
+        return "zh_CN"
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -581,8 +581,8 @@ def person_name(app: Flask, person_id: int) -> str:
 def test_the_admin_imports_people_and_sees_them_in_the_tree(
     browser: Any, live_server: str, tmp_path: Path
 ) -> None:
-    """In Chromium: the admin uploads a CSV of people on 批量导入, reads the result, opens 宛城区 in the tree
-    and finds the new member-unit leader there by name and post."""
+    """In Chromium: the admin uploads a CSV of people on 批量导入 › 导入人员与授权, reads the preview,
+    confirms, opens 宛城区 in the tree and finds the new member-unit leader there by name and post."""
     csv_file = tmp_path / "people.csv"
     csv_file.write_text(
         "姓名,单位代码,职务类别,职务,任职日期\n慕容清扬,411302-M10,member_in_charge,副局长,2026-02-20\n",
@@ -597,11 +597,13 @@ def test_the_admin_imports_people_and_sees_them_in_the_tree(
         page.wait_for_url(f"{live_server}/inbox")
         page.click("text=用户管理")
         page.click("text=批量导入")
-        form = page.locator("form[action$='/org/import/people']")
+        page.click("#people-import-link a")
+        form = page.locator("#import-upload form")
         form.locator("input[name=file]").set_input_files(str(csv_file))
         form.locator("button").click()
-        page.wait_for_selector("#import-report")
-        assert "新增人员 1 名" in page.inner_text("#import-report")
+        assert "新增人员 1 名" in page.inner_text("#import-summary")
+        page.click("#import-confirm button")
+        assert "已导入。" in page.inner_text("#import-summary")
         page.click("text=组织机构")
         page.click(f"li[data-unit='{COUNTY}'] > details > summary a")
         page.click("text=在组织树中查看")
@@ -613,6 +615,12 @@ def test_the_admin_imports_people_and_sees_them_in_the_tree(
 
 
 def test_the_people_page_lists_people_before_any_search(app: Flask) -> None:
-    """An administrator sees the register at once (the first 100 by name), not an empty page."""
-    page = web_login(app, "411300.admin").get("/admin/people").get_data(as_text=True)
-    assert page.count("/admin/people/") >= 100 and "按姓名显示前 100 名" in page
+    """An administrator sees the register at once (100 a page by name), not an empty page, and pages on."""
+    client = web_login(app, "411300.admin")
+    page = client.get("/admin/people").get_data(as_text=True)
+    assert page.count("/admin/people/") >= 100 and "按姓名排列，每页 100 名" in page
+    assert 'rel="next"' in page and "第 1 / " in page
+    second = client.get("/admin/people?page=2").get_data(as_text=True)
+    assert "第 2 / " in second and 'rel="prev"' in second
+    first_ids = set(re.findall(r'href="/admin/people/(\d+)"', page))
+    assert first_ids.isdisjoint(re.findall(r'href="/admin/people/(\d+)"', second))

@@ -15,11 +15,14 @@ from app.extensions import db
 from app.org import services
 from app.org.imports import parse_date
 from app.org.services import OrgAdminError
+from app.params import page_arg
 from app.runtime import engine, runtime
 from app.security import referrer_or
 from workflows.regulation import people
 from workflows.regulation.people import GENDERS, POST_KINDS, PeopleError
 from workflows.regulation.roles import org_of
+
+PEOPLE_PER_PAGE = 100
 
 
 def _now() -> datetime:
@@ -36,17 +39,21 @@ def _date(name: str, required: bool = True) -> date | None:
 @bp.get("/people")
 @admin_required
 def people_list() -> ResponseReturnValue:
-    q, org_code = request.args.get("q", "").strip(), request.args.get("org_code", "").strip()
-    found = services.search_people(db.session(), q, org_code)  # the first 100 by name without a search
+    q, org_code = request.args.get("q", "").strip()[:100], request.args.get("org_code", "").strip()[:40]
+    page, session = page_arg(request.args), db.session()
+    matched = services.count_people(session, q, org_code)
     return render_template(
         "admin/people.html",
         q=q,
         org_code=org_code,
-        found=found,
+        found=services.search_people(session, q, org_code, PEOPLE_PER_PAGE, (page - 1) * PEOPLE_PER_PAGE),
+        page=page,
+        pages=max(1, -(-matched // PEOPLE_PER_PAGE)),
+        matched=matched,
         org=org_of(engine()),
         today=people.day_of(_now()),
         genders=GENDERS,
-        total=services.count_people(db.session()),
+        total=services.count_people(session),
     )
 
 

@@ -21,13 +21,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from app.auth.demo_mode import DEMO_PASSWORD, mark_demo_loaded
 from app.auth.models import RoleGrant, User
 from app.org.grants import sync_post_grants
 from workflows.engine.models import OrgUnit
 from workflows.regulation.people import JOINT_MEETING, Person, Post
 from workflows.regulation.roles import ROLES
 
-DEMO_PASSWORD = "demo"
 DEMO_NOTE = "示例数据：虚构人物，姓名取自固定名单，与真实人员无关"
 DEPARTMENTS = tuple(JOINT_MEETING)
 SURNAMES = (
@@ -226,5 +226,6 @@ def seed_demo_users(session: Session, now: datetime | None = None) -> int:
             [{"id": existing[p[0]][0], "person_id": pid} for pid, (_i, p) in zip(ids, unlinked, strict=True)],
         )
         sync_post_grants(session, now, ids, adopt=True)
+    mark_demo_loaded(session, len(plan), now)  # this database now holds demo data (app/auth/demo_mode.py)
     session.flush()
     return len(missing)

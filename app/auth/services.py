@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.auth.demo_mode import demo_loaded, is_demo_password
 from app.auth.models import RoleGrant, User
 from app.i18n import is_english
 from app.labels import role_label
@@ -26,11 +27,22 @@ def valid_role(role: str) -> bool:
     return base in ROLES and (not qualifier or qualifier.isidentifier())
 
 
+def set_password(session: Session, user: User, password: str) -> None:
+    """Every password set or changed goes through here: ``demo`` only on a demo database
+    (``app/auth/demo_mode.py``)."""
+    if is_demo_password(password) and not demo_loaded(session):
+        raise AccountError(_("不能使用演示密码 demo：本系统未加载演示数据，请设置其他密码。"))
+    try:
+        user.set_password(password)
+    except ValueError:
+        raise AccountError(_("密码太短：至少 4 个字符。")) from None
+
+
 def create_user(session: Session, username: str, display_name: str, password: str) -> User:
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise AccountError(f"user {username!r} exists")
+        raise AccountError(_("用户名 %(u)s 已存在", u=username))
     user = User(username=username, display_name=display_name)
-    user.set_password(password)
+    set_password(session, user, password)
     session.add(user)
     session.flush()
     return user
@@ -38,9 +50,9 @@ def create_user(session: Session, username: str, display_name: str, password: st
 
 def grant(session: Session, user: User, role: str, org_code: str) -> RoleGrant:
     if not valid_role(role):
-        raise AccountError(f"unknown role {role!r}")
+        raise AccountError(_("未知角色：%(r)s", r=role))
     if session.get(OrgUnit, org_code) is None:
-        raise AccountError(f"unknown organisation unit {org_code!r}")
+        raise AccountError(_("未知单位代码：%(c)s", c=org_code))
     for existing in user.grants:
         if (existing.role, existing.org_code) == (role, org_code):
             return existing
@@ -51,8 +63,11 @@ def grant(session: Session, user: User, role: str, org_code: str) -> RoleGrant:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The account when the password is right; never with ``demo`` unless this is a demo database."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not user.check_password(password):
+        return None
+    if is_demo_password(password) and not demo_loaded(session):
         return None
     return user
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.auth.models import User
@@ -143,18 +143,27 @@ def accounts_of(session: Session, person_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.person_id == person_id).order_by(User.username)))
 
 
-def search_people(session: Session, q: str = "", org_code: str = "", limit: int = 100) -> list[Person]:
+def search_people(
+    session: Session, q: str = "", org_code: str = "", limit: int = 100, offset: int = 0
+) -> list[Person]:
     """People by name (or part of it), or by a unit they hold or held a post at; with their posts."""
-    query = select(Person).options(selectinload(Person.posts)).order_by(Person.name, Person.id).limit(limit)
+    query = _people_query(q, org_code).options(selectinload(Person.posts)).order_by(Person.name, Person.id)
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def _people_query(q: str, org_code: str) -> Select[Person]:
+    query = select(Person)
     if q.strip():
         query = query.where(or_(Person.name.contains(q.strip()), Person.notes.contains(q.strip())))
     if org_code:
         query = query.where(Person.id.in_(select(Post.person_id).where(Post.org_code == org_code)))
-    return list(session.scalars(query))
+    return query
 
 
-def count_people(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Person)) or 0
+def count_people(session: Session, q: str = "", org_code: str = "") -> int:
+    """How many people :func:`search_people` finds in all (every person without a search)."""
+    query = _people_query(q, org_code).subquery()
+    return session.scalar(select(func.count()).select_from(query)) or 0
 
 
 # -- the tree ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import inspect, literal, select
 from sqlalchemy.engine import URL, Engine
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from app.extensions import db
 from workflows.engine.models import Base
@@ -73,6 +75,30 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
         raise BackupError(f"{Path(cmd[0]).name} failed ({done.returncode}): {done.stderr.strip()}")
 
 
+def _pg_size(engine: Engine) -> int | None:
+    """The database's size on disk: the scale of the backup's progress bar (the dump is smaller)."""
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar() or 0)
+    except Exception:
+        return None
+
+
+def _run_with_progress(cmd: list[str], env: dict[str, str], output: Path, total: int | None) -> None:
+    """``_run``, with a progress bar of the bytes written so far (a long dump shows it is moving)."""
+    with (
+        subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True) as proc,
+        tqdm(desc="backup", total=total, unit="B", unit_scale=True, disable=None, leave=False) as bar,
+    ):
+        while proc.poll() is None:
+            time.sleep(0.5)
+            if output.exists():
+                bar.update(output.stat().st_size - bar.n)
+        stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise BackupError(f"{Path(cmd[0]).name} failed ({proc.returncode}): {stderr.strip()}")
+
+
 # -- backup -------------------------------------------------------------------------------------------------
 def backup(engine: Engine, target: Path, force: bool = False) -> str:
     """Write a backup of ``engine``'s database to ``target`` (refused if it exists, unless ``force``)."""
@@ -85,12 +111,19 @@ def backup(engine: Engine, target: Path, force: bool = False) -> str:
         with (
             closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as src,
             closing(sqlite3.connect(partial)) as dst,
+            tqdm(desc="backup", unit="page", disable=None, leave=False) as bar,  # off when not a terminal
         ):
-            src.backup(dst)
+
+            def pages(_status: int, remaining: int, total: int) -> None:
+                bar.total = total
+                bar.update(total - remaining - bar.n)
+
+            src.backup(dst, pages=1024, progress=pages)
         what = f"SQLite {source}"
     elif url.get_backend_name() == "postgresql":
         conninfo, env = _pg_target(url)
-        _run([_pg_tool("pg_dump"), "--format=custom", f"--file={partial}", f"--dbname={conninfo}"], env)
+        cmd = [_pg_tool("pg_dump"), "--format=custom", f"--file={partial}", f"--dbname={conninfo}"]
+        _run_with_progress(cmd, env, partial, _pg_size(engine))
         what = f"PostgreSQL {url.database}"
     else:
         raise BackupError(f"no backup for {url.get_backend_name()} databases")

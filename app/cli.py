@@ -88,7 +88,7 @@ def load_schedule_command(schedule_file: Path) -> None:
     db.session.commit()
     rt = runtime()
     rt.reload_calendar(db.session())
-    report = recompute_provisional_deadlines(db.session(), rt.engine)
+    report = recompute_provisional_deadlines(db.session(), rt.engine, progress=True)
     click.echo(
         f"{schedule.year}: {len(schedule.holidays)} holidays, {len(schedule.workdays)} make-up working days; "
         f"recomputed {len(report.recomputed)} case(s), {len(report.failed)} failed"
@@ -115,7 +115,7 @@ def calendar_status_command(year: int) -> None:
 def timers_command() -> None:
     """Reload the calendar, wake every instance whose timer is due, send the due alerts: what the scheduler
     does every interval."""
-    report = run_background_pass(db.session(), runtime())
+    report = run_background_pass(db.session(), runtime(), budget_seconds=None)  # by hand: all that is due
     timers = report.timers
     click.echo(
         f"woke {len(timers.woken)}, skipped {len(timers.skipped)}, failed {len(timers.failed)}; "

@@ -76,6 +76,9 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         "PROXY_COUNT": int(os.environ.get("GOVERNANCE_PROXIES", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # token valid for the session, not one hour (long forms)
         "REMINDER_WORKING_DAYS": int(os.environ.get("GOVERNANCE_REMINDER_WORKING_DAYS", "3")),
+        # How stale a process's working calendar and organisation tree may get (app/runtime.py, issue 17).
+        "RUNTIME_RELOAD_SECONDS": float(os.environ.get("GOVERNANCE_RUNTIME_RELOAD_SECONDS", "60")),
+        "CLOCK_OFFSET_SECONDS": float(os.environ.get("GOVERNANCE_CLOCK_OFFSET_SECONDS", "0")),  # load tests
         # The budget of every BPMN script and expression, run in worker processes (issue 16 point 1;
         # workflows/engine/sandboxing/limits.py): CPU time, memory, result size, wall time with helpers,
         # helper calls, worker processes per app process.

@@ -1,5 +1,6 @@
 """Background work in one place: what the scheduler runs every interval and on 1 January, and what an operator
-runs by hand (``flask timers``, ``flask calendar load``). Both call the same functions.
+runs by hand (``flask timers``, ``flask calendar load``). Both call the same functions. Waking the due
+timers is :mod:`app.wakeups` (``wake_due``, re-exported here).
 
 These functions own the transactions: one commit per instance, a failing instance rolled back, logged,
 reported, and the batch goes on. The engine below (``workflows/``) only flushes. No Flask and no app
@@ -10,34 +11,27 @@ context: they take a session and the app's :class:`~app.runtime.Runtime` or an e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
+from tqdm import tqdm  # type: ignore[import-untyped]
 
-from app.config import incident_backoff
-from app.inbox.models import Notification
 from app.inbox.notifications import send_due_alerts
 from app.integrity import seal_working_files
-from app.org.upkeep import admins, keep_organisation
+from app.org.upkeep import keep_organisation
 from app.runtime import Runtime
-from workflows.engine.core import Engine
-from workflows.engine.errors import Conflict, EngineError, NotFound
-from workflows.engine.incidents import (
-    TIMER,
-    Backoff,
-    due_retries,
-    element_of,
-    raise_incident,
-    resolve_retried,
-    settle_obsolete,
-)
+from app.wakeups import WAKE_BUDGET_SECONDS, MakeEngine, _message, wake_due
+from app.wakeups import WakeReport as WakeReport  # re-exported: callers import the timers from here too
+from app.wakeups import scheduler_name as scheduler_name
+from workflows.engine.db_lock import advisory_key
+from workflows.engine.errors import NotFound
+from workflows.engine.incidents import Backoff
 from workflows.engine.legaltime.calendar_store import provisional_instance_ids
 from workflows.engine.legaltime.legal_time import CST, to_cst
-from workflows.engine.models import Incident, ProcessInstance
-from workflows.engine.timers import due_instance_ids, due_timer_element, lock_if_still_due
+from workflows.engine.models import ProcessInstance
 from workflows.regulation.annual import find_cycle, start_cycle
 from workflows.regulation.key_townships import start_selection
 from workflows.regulation.meetings import flag_missing_plenaries
@@ -46,146 +40,45 @@ from workflows.regulation.roles import org_of
 
 log = logging.getLogger(__name__)
 
-MakeEngine = Callable[[Session], Engine]
-
-
-# -- timers --------------------------------------------------------------------------------------------------
-@dataclass
-class WakeReport:
-    woken: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    failed: dict[int, str] = field(default_factory=dict)
-    incidents: dict[int, int] = field(default_factory=dict)  # failed instance → its incident
-    resolved: list[int] = field(default_factory=list)  # incidents whose retry succeeded (or moved on)
-
-
-def wake_due(
-    session: Session, make_engine: MakeEngine, limit: int = 500, backoff: Backoff | None = None
-) -> WakeReport:
-    """Wake every instance due now (up to ``limit``), each in its own transaction, committed separately.
-
-    An instance locked by another scheduler, or no longer due, or changed under us (``Conflict``) is skipped.
-    An instance that fails in any other way is rolled back, logged and reported, and gets an incident (its
-    retry after ``backoff``, then parked and the administrators told) in a transaction of its own; the others
-    go on. A wake-up that succeeds resolves the instance's incidents that were due for a retry.
-    """
-    engine = make_engine(session)
-    backoff = incident_backoff() if backoff is None else backoff
-    report = WakeReport()
-    now = engine.now()
-    report.resolved = [i.id for i in settle_obsolete(session, now)]
-    retrying = {i.instance_id for i in due_retries(session, now)}
-    ids = due_instance_ids(session, now, limit)
-    session.commit()
-    for instance_id in ids:
-        try:
-            if lock_if_still_due(session, instance_id, engine.now()) and engine.wake(instance_id):
-                if instance_id in retrying:
-                    report.resolved += [i.id for i in resolve_retried(session, instance_id, engine.now())]
-                session.commit()
-                report.woken.append(instance_id)
-            else:
-                session.rollback()
-                report.skipped.append(instance_id)
-        except Conflict:
-            session.rollback()
-            report.skipped.append(instance_id)
-        except Exception as exc:  # one broken instance must not stop the others
-            session.rollback()
-            if not _still_due(session, instance_id, engine):  # another scheduler woke it meanwhile
-                report.skipped.append(instance_id)
-                continue
-            log.exception("timer of instance %s failed", instance_id)
-            report.failed[instance_id] = _message(exc)
-            incident = _raise_incident(session, engine, instance_id, exc, report.failed[instance_id], backoff)
-            if incident is not None:
-                report.incidents[instance_id] = incident
-    return report
-
-
-def _message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
-
-
-def _still_due(session: Session, instance_id: int, engine: Engine) -> bool:
-    """After a failure: is the instance still due (locked again for recording the incident)? Not when the
-    failure was a lost race — another scheduler woke it first and the write clashed with its (e.g. on SQLite
-    an event's unique key rather than ``lock_version``): that is a skip, not an incident."""
-    try:
-        return lock_if_still_due(session, instance_id, engine.now())
-    except Exception:
-        session.rollback()
-        return True  # cannot tell: try to record it (logged if that fails too)
-
-
-def _raise_incident(
-    session: Session, engine: Engine, instance_id: int, exc: Exception, message: str, backoff: Backoff
-) -> int | None:
-    """The failure as an incident of the instance (committed on its own); once parked, every administrator
-    is notified. None if even that failed (e.g. the database went away): the instance stays due and is
-    tried again next time."""
-    try:
-        element_id, element_name = element_of(exc)
-        if element_id is None:
-            element_id, element_name = due_timer_element(engine, instance_id)
-        incident = raise_incident(
-            session,
-            instance_id,
-            element_id,
-            message,
-            now=engine.now(),
-            element_name=element_name,
-            kind=TIMER,
-            backoff=backoff,
-            on_parked=lambda parked: _tell_admins(session, parked),
-        )
-        session.commit()
-        return incident.id
-    except Exception:
-        session.rollback()
-        log.exception("could not record the incident of instance %s", instance_id)
-        return None
-
-
-def _tell_admins(session: Session, incident: Incident) -> None:
-    """A parked incident waits for a person: every administrator gets a notification (通知) naming the
-    case."""
-    inst = session.get(ProcessInstance, incident.instance_id)
-    where = incident.element_name or incident.element_id or "定时处理"
-    message = (
-        f"运行异常：{inst.business_key if inst else incident.instance_id}（{where}）自动重试已用完，"
-        f"已搁置，请在「运行异常」页面重试或取消。错误：{incident.message[:200]}"
-    )
-    for user_id in admins(session):
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind="incident",
-                instance_id=incident.instance_id,
-                message=message,
-                created_at=incident.last_failed_at,
-            )
-        )
-
 
 def run_due_timers(
-    session: Session, rt: Runtime, limit: int = 500, backoff: Backoff | None = None
+    session: Session,
+    rt: Runtime,
+    limit: int | None = None,
+    backoff: Backoff | None = None,
+    budget_seconds: float | None = WAKE_BUDGET_SECONDS,
 ) -> WakeReport:
-    """Pick up holiday schedules and organisation changes loaded by any process, then wake the due timers."""
+    """Pick up holiday schedules and organisation changes loaded by any process, then drain the due
+    timers."""
     rt.reload_calendar(session)
-    return wake_due(session, rt.engine, limit, backoff)
+    return wake_due(session, rt.engine, limit, backoff, budget_seconds=budget_seconds)
 
 
 # -- notifications -------------------------------------------------------------------------------------------
 def send_alerts(session: Session, now: datetime) -> int:
-    """Send the alerts due at ``now`` (task arrived, reminder window open, overdue) and commit them."""
+    """Send the alerts due at ``now`` (task arrived, reminder window open, overdue) and commit them.
+
+    One scheduler at a time (0 when another is sending): a burst of thousands of alerts is one long
+    transaction, and a second scheduler inserting the same alerts would wait on its rows for all of it
+    instead of firing timers (measured in the province benchmark, issue 17)."""
     try:
+        if not _try_transaction_lock(session, "send-alerts"):
+            session.rollback()
+            return 0
         sent = send_due_alerts(session, now)
         session.commit()
     except Exception:
         session.rollback()
         raise
     return sent
+
+
+def _try_transaction_lock(session: Session, name: str) -> bool:
+    """PostgreSQL: take the advisory lock ``name`` for this transaction if free (released at its end).
+    Elsewhere True: SQLite has one writer anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(name)}))
 
 
 # -- follow-ups: rectification items past their deadline, the year's plenary (Art. 25) ----------------------
@@ -221,12 +114,28 @@ class PassReport:
 NEW_YEAR_GRACE_DAYS = 7
 
 
-def run_background_pass(session: Session, rt: Runtime, limit: int = 500) -> PassReport:
+def run_background_pass(
+    session: Session,
+    rt: Runtime,
+    limit: int | None = None,
+    budget_seconds: float | None = WAKE_BUDGET_SECONDS,
+) -> PassReport:
     """Reload the calendar → wake the due timers → send the due alerts → follow-ups (rectification items
-    overdue, the year's plenary): the scheduler's job every interval and ``flask timers`` once."""
-    timers = run_due_timers(session, rt, limit)
+    overdue, the year's plenary): the scheduler's job every interval and ``flask timers`` once. When the
+    timers ran out of ``budget_seconds`` with more due, the pass ends there (``more_due``): the scheduler
+    runs the next at once, and the alerts wait until the burst is drained (issue 17: in the province
+    benchmark, a scheduler sending 14,000 overdue alerts fired no timer meanwhile)."""
+    timers = run_due_timers(session, rt, limit, budget_seconds=budget_seconds)
     if timers.woken or timers.failed:
-        log.info("timers: woke %s, failed %s", timers.woken, timers.failed)
+        log.info(
+            "timers: woke %s in %s batch(es), failed %s%s",
+            len(timers.woken),
+            timers.batches,
+            timers.failed,
+            " (more due: next pass at once)" if timers.more_due else "",
+        )
+    if timers.more_due:  # a burst: the timers first; the alerts and upkeep follow once it is drained
+        return PassReport(timers, 0)
     upkeep = keep_organisation(session, rt.org(session), rt.clock.now())  # grants follow posts; no task
     if upkeep.grants.changed or upkeep.unassigned:  # waits silently for nobody (app/org/upkeep.py)
         log.info(
@@ -250,6 +159,16 @@ def run_background_pass(session: Session, rt: Runtime, limit: int = 500) -> Pass
         seal_working_files(session, rt)
     except Exception:  # a failed seal is retried next pass; the timers and alerts above are committed
         log.exception("sealing the working files' daily roots failed")
+    # Timers that came due while the alerts and follow-ups ran (a burst can take minutes): now, not a pass
+    # later. Cheap when none is due (one indexed query).
+    late = wake_due(session, rt.engine, limit, budget_seconds=budget_seconds)
+    timers.woken += late.woken
+    timers.skipped += late.skipped
+    timers.failed.update(late.failed)
+    timers.incidents.update(late.incidents)
+    timers.resolved += late.resolved
+    timers.batches += late.batches
+    timers.more_due = late.more_due
     return PassReport(timers, sent, follow_ups)
 
 
@@ -260,13 +179,16 @@ class RecomputeReport:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def recompute_provisional_deadlines(session: Session, make_engine: MakeEngine) -> RecomputeReport:
+def recompute_provisional_deadlines(
+    session: Session, make_engine: MakeEngine, progress: bool = False
+) -> RecomputeReport:
     """Recompute every provisional deadline with the calendar as ``make_engine`` now builds it (after a
-    year's schedule was loaded); one commit per instance, a failing one rolled back, logged and reported."""
+    year's schedule was loaded); one commit per instance, a failing one rolled back, logged and reported.
+    ``progress``: a progress bar on a terminal (``flask calendar load``: thousands of cases take a while)."""
     report = RecomputeReport()
     ids = provisional_instance_ids(session)
     session.commit()
-    for instance_id in ids:
+    for instance_id in tqdm(ids, desc="recompute deadlines", unit="case", disable=None if progress else True):
         engine = make_engine(session)
         try:
             engine.recompute_provisional(instance_id)

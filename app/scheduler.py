@@ -1,34 +1,89 @@
-"""APScheduler in the serving process: every interval the background pass (reload the calendar, wake due
-instances, send due alerts, and in the first days of January by the engine's clock start the city's year; at
-start-up it catches up on missed timers).
+"""The background pass on a timer: every interval reload the calendar, wake due instances, send due alerts,
+and in the first days of January by the engine's clock start the city's year; at start-up it catches up on
+missed timers. Two ways to run it: APScheduler inside a serving process (``GOVERNANCE_SCHEDULER=1``, what
+``scripts/run`` does), or a process of its own, ``flask scheduler`` (what ``scripts/serve`` starts beside
+the web workers, which then run none: docs/production.md).
 
-The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass); this module only gives them
-an application context and a session. They are safe with several processes sharing one PostgreSQL, so
-running more than one server is fine.
+The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass once); this module only
+gives them an application context and a session. They are safe with several processes sharing one
+PostgreSQL: schedulers share the due timers (row locks, SKIP LOCKED), each firing once. A pass drains what
+is due in batches for at most ``jobs.WAKE_BUDGET_SECONDS``; when it stopped with timers still due, the
+next pass starts at once instead of an interval later (issue 17).
 """
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from types import FrameType
 
+import click
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from app import jobs
 from app.extensions import db
 from app.runtime import runtime
 
+log = logging.getLogger(__name__)
 
-def run_timers(app: Flask) -> None:
-    """Every interval: :func:`app.jobs.run_background_pass`."""
-    with app.app_context():
+
+def _main_thread_alive() -> bool:
+    """False once the interpreter is stopping (the main thread has ended; it then waits for this thread)."""
+    return threading.main_thread().is_alive()
+
+
+def run_timers(app: Flask, keep_going: Callable[[], bool] = _main_thread_alive) -> None:
+    """Every interval: :func:`app.jobs.run_background_pass`; again at once while a pass ran out of its time
+    budget with timers still due, unless ``keep_going`` says the process is stopping (so a stop waits at
+    most one budget)."""
+    while True:
+        with app.app_context():
+            try:
+                report = jobs.run_background_pass(db.session(), runtime())
+            finally:
+                db.session.remove()
+        if not report.timers.more_due or not keep_going():
+            return
+
+
+@click.command("scheduler")
+@click.option(
+    "--interval", type=float, default=None, help="Seconds between passes (GOVERNANCE_SCHEDULER_INTERVAL)."
+)
+@with_appcontext
+def scheduler_command(interval: float | None) -> None:
+    """Run the background pass every interval in the foreground, until SIGTERM or Ctrl-C: a dedicated
+    scheduler process (scripts/serve starts two). A stop lets the running pass finish (at most its time
+    budget), then exits."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    every = interval if interval is not None else float(app.config["SCHEDULER_INTERVAL_SECONDS"])
+    in_process = app.extensions.pop("scheduler", None)  # GOVERNANCE_SCHEDULER=1 too: one loop is enough
+    if in_process is not None:
+        in_process.shutdown(wait=False)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("scheduler: signal %s, stopping after this pass", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"scheduler {jobs.scheduler_name()}: a pass every {every:g} s")
+    while not stop.is_set():
         try:
-            jobs.run_background_pass(db.session(), runtime())
-        finally:
-            db.session.remove()
+            run_timers(app, keep_going=lambda: not stop.is_set())
+        except Exception:  # the database away for a moment: log it and try again next interval
+            log.exception("background pass failed")
+        stop.wait(every)
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(scheduler_command)
     if not app.config.get("SCHEDULER_ENABLED"):
         return
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")

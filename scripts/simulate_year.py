@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from app.indicators.demo import seed_demo_indicator_sets  # noqa: E402
 from app.jobs import wake_due  # noqa: E402
@@ -191,7 +192,7 @@ class Sim:
         self, step: Step, element: str, data: Callable[[Task], dict[str, Any]] | dict[str, Any], **where: Any
     ) -> int:
         tasks = self.ready(element, **where)
-        for task in tasks:
+        for task in tqdm(tasks, desc=f"{step.name[:30]}: {element}", unit="task", leave=False, disable=None):
             self.complete(task, data(task) if callable(data) else data, step)
         return len(tasks)
 
@@ -479,7 +480,7 @@ def measure_wide_step(
             sim.complete(task, make(task), st)
     first = statistics.median(st.durations)
     with sim.step(f"assess_unit: the other {width - samples}") as st:
-        for task in assess[samples:]:
+        for task in tqdm(assess[samples:], desc="assess_unit", unit="task", leave=False, disable=None):
             sim.complete(task, make(task), st)
     last = statistics.median(st.durations[-samples:])
     print(f"  cycle state after the step: {sim.state_kb(cycle):.0f} KB")

@@ -4,7 +4,7 @@ Each function changes units, people or posts through ``workflows/regulation`` (`
 and then brings the role grants of the people concerned in line (``app/org/grants.py``), so a change of
 post moves the person's future tasks at once. Functions flush; the view commits, then calls
 ``runtime().reload_calendar`` when units changed, so this process's organisation tree is reloaded (other
-processes pick it up at their next background pass).
+processes pick it up within ``GOVERNANCE_RUNTIME_RELOAD_SECONDS``, app/runtime.py).
 """
 
 from __future__ import annotations

@@ -243,3 +243,18 @@ class Incident(Base):
     note: Mapped[str | None] = mapped_column(Text)  # why it was cancelled
 
     instance: Mapped[ProcessInstance] = relationship()
+
+
+class TimerFiring(Base):
+    """One wake-up of a due instance by a scheduler: when its earliest timer was due, when it fired, and the
+    lag between them (issue 17). Written in the wake-up's own transaction, so a rolled-back wake-up leaves
+    no row; what ``scripts/bench_province.py`` reports as timer lag (due → fired)."""
+
+    __tablename__ = "timer_firing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    due_at: Mapped[datetime]
+    fired_at: Mapped[datetime] = mapped_column(index=True)
+    lag_ms: Mapped[int] = mapped_column(Integer)
+    scheduler: Mapped[str] = mapped_column(String(64))  # host:pid of the process that fired it

@@ -1,4 +1,4 @@
-"""The queries behind waking due timers; the transactions around them are ``app/jobs.py``'s (``wake_due``).
+"""The queries behind waking due timers; the transactions around them are ``app/wakeups.py``'s (``wake_due``).
 
 Cost grows with the number of instances due, not the number waiting: the due set is one range scan of the
 ``next_wake_at`` index. The job wakes each due instance in its own transaction under a row lock taken with
@@ -6,6 +6,11 @@ Cost grows with the number of instances due, not the number waiting: the due set
 again under that lock, so two schedulers sharing a database never fire the same timer twice: the second one
 either skips the locked row or finds it already moved on. SQLite has one writer at a time: there the
 database's write lock is taken before the check, and ``lock_version`` backs this up. Nothing here commits.
+
+Several schedulers share the due set rather than race for it (issue 17): each pass drains what is due in
+batches back to back (``app/wakeups.py``), earliest first; where two schedulers reach the same instance the
+row lock decides (the loser skips it in one cheap query and moves on to the next), so they fire different
+timers side by side; a pass pages through the due set with a cursor, so it tries each instance once.
 
 An instance whose wake-up failed keeps its ``next_wake_at`` (the deadline the case page shows) but is held
 by its incident until the incident's next retry, or for good once parked (``incidents.wake_up_held``): a
@@ -18,12 +23,12 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.core import Engine
 from workflows.engine.incidents import lock_instance, wake_up_held
-from workflows.engine.models import ProcessInstance
+from workflows.engine.models import ProcessInstance, TimerFiring
 
 
 def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
@@ -36,6 +41,36 @@ def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def due_batch(
+    session: Session, now: datetime, limit: int, after: tuple[datetime, int] | None = None
+) -> list[tuple[int, datetime]]:
+    """Up to ``limit`` (instance id, due at) due at ``now``, in (due at, id) order, after the ``after``
+    cursor: a pass pages through the due set with the last row of its previous batch, so it neither tries an
+    instance twice (one still due after its wake-up, one it skipped as another scheduler's) nor needs a
+    growing list of what it tried. Work that becomes due behind the cursor waits for the next pass."""
+    query = select(ProcessInstance.id, ProcessInstance.next_wake_at).where(
+        ProcessInstance.next_wake_at <= now, ~wake_up_held(now)
+    )
+    if after is not None:
+        due_at, instance_id = after
+        query = query.where(
+            or_(
+                ProcessInstance.next_wake_at > due_at,
+                and_(ProcessInstance.next_wake_at == due_at, ProcessInstance.id > instance_id),
+            )
+        )
+    query = query.order_by(ProcessInstance.next_wake_at, ProcessInstance.id).limit(limit)
+    return [(instance_id, due_at) for instance_id, due_at in session.execute(query) if due_at is not None]
+
+
+def record_firing(session: Session, instance_id: int, due_at: datetime, fired_at: datetime, by: str) -> None:
+    """The wake-up's lag (due → fired), in the wake-up's transaction (flushed with it, not committed)."""
+    lag_ms = max(0, round((fired_at - due_at).total_seconds() * 1000))
+    session.add(
+        TimerFiring(instance_id=instance_id, due_at=due_at, fired_at=fired_at, lag_ms=lag_ms, scheduler=by)
+    )
 
 
 def lock_if_still_due(session: Session, instance_id: int, now: datetime) -> bool:

@@ -152,6 +152,6 @@ def move_clock(session: Session, rt: Runtime, target: datetime, by: str) -> Move
             session.commit()
             clock.note(at)
             with clockmod.activated(clock):
-                passed = jobs.run_background_pass(session, rt)
+                passed = jobs.run_background_pass(session, rt, budget_seconds=None)  # drain each stop
             report.stops.append(Stop(at, len(passed.timers.woken), passed.alerts_sent, passed.timers.failed))
     return report

@@ -1,7 +1,7 @@
 """drill mode (issue 15): the drill database's mark and its clock
 
 Revision ID: c17b1b2c3d02
-Revises: c17a1b2c3d01
+Revises: c16d0f4b8e04
 Create Date: 2026-11-29 11:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c17b1b2c3d02"
-down_revision = "c17a1b2c3d01"
+down_revision = "c16d0f4b8e04"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ from flask import Flask
 
 from app import auth, cli, errors, i18n, labels, runtime, scheduler, web
 from app.config import build_config
-from app.extensions import csrf, db, migrate
+from app.extensions import csrf, db, init_sqlite, migrate
 
 
 def create_app(config_override: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +19,7 @@ def create_app(config_override: dict[str, Any] | None = None) -> Flask:
 
     params.init_app(app)  # bounded <int:…> routes and JSON bodies (issue 16): before any route is added
     db.init_app(app)
+    init_sqlite(app)  # WAL with synchronous=FULL on a SQLite file: durable, one fsync a commit (issue 17)
     migrate.init_app(app, db, directory=str(app.config["PROJECT_ROOT"] / "migrations"))
     csrf.init_app(app)
     auth.init_app(app)

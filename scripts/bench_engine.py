@@ -75,6 +75,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.extensions import sqlite_pragmas
 from app.jobs import wake_due
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.core import Engine
@@ -208,6 +209,7 @@ def bench_database(url: str | None) -> Iterator[Namespace]:
 
             def sqlite_namespace(name: str) -> SqlEngine:
                 engines.append(create_engine(f"sqlite:///{Path(tmp) / name}.sqlite3"))
+                event.listen(engines[-1], "connect", sqlite_pragmas)  # as the app: WAL, synchronous=FULL
                 return engines[-1]
 
             try:

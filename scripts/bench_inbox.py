@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-"""Inbox and case-list response times with 10,000 open tasks (issue: "paging that stays fast").
+"""Inbox, task list and case list at 100 and at 10,000 open tasks/cases (issue 17: "flat in size").
 
-Builds a throwaway database (SQLite file by default, or --database-url), loads Nanyang's organisation and
-the demo accounts and definitions, bulk-inserts N case instances with one open task each spread over every
-county office, then times full page requests through the Flask test client (login session, templates and
-all): the city supervisor's case list, a county office director's inbox (first page, a filtered page, a
-deep page), and the JSON task list. Prints medians and p90 over repeated requests.
+For each size it builds a throwaway database (SQLite file by default, or --database-url), loads Nanyang's
+organisation and the demo accounts and definitions, bulk-inserts N case instances with one open task each,
+then times full page requests through the Flask test client (login session, templates and all): a county
+office director's inbox (first page, a filtered page, the last page), the JSON task list, and the city
+supervisor's case list (first page, a county filter; 25 rows a page). The measured director holds the same
+number of tasks in every size (``--mine``, 50 by default, all in 宛城区); the other N − 50 tasks belong to the
+other counties' offices, so a ratio between sizes measures the table's size, not a longer inbox. Prints
+medians, p90, SQL statements per request (a page must not query per row) and the ratio of the sizes.
 
-    .venv/bin/python scripts/bench_inbox.py                 # 10,000 tasks on SQLite
-    .venv/bin/python scripts/bench_inbox.py --tasks 2000    # smaller
+    .venv/bin/python scripts/bench_inbox.py                          # 100 and 10,000 on SQLite
+    .venv/bin/python scripts/bench_inbox.py --sizes 100 2000         # smaller
+    .venv/bin/python scripts/bench_inbox.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/x
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -25,21 +30,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import event, text  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import Base, DefinitionVersion, OrgUnit, ProcessInstance, Task  # noqa: E402
 
+MEASURED_COUNTY = "411302"  # 宛城区: its office director is the measured user
 
-def fill(app, count: int) -> None:  # type: ignore[no-untyped-def]
+
+def fill(app, count: int, mine: int) -> None:  # type: ignore[no-untyped-def]
+    """``count`` running cases with one open task each: ``mine`` at 宛城区's townships (the measured
+    director's), the rest spread over the other counties' townships."""
     with app.app_context():
         version = db.session.query(DefinitionVersion).order_by(DefinitionVersion.number.desc()).first()
-        towns = [u for u in db.session.query(OrgUnit).filter_by(level="township")]
+        towns = list(db.session.query(OrgUnit).filter_by(level="township").order_by(OrgUnit.code))
+        own = [t for t in towns if t.parent_code == MEASURED_COUNTY]
+        others = [t for t in towns if t.parent_code != MEASURED_COUNTY]
         now = datetime(2026, 3, 2, 9, 0, tzinfo=CST)
         instances, tasks = [], []
         for i in range(count):
-            town = towns[i % len(towns)]
+            town = own[i % len(own)] if i < mine else others[i % len(others)]
             instances.append(
                 {
                     "id": 100000 + i,
@@ -51,7 +65,7 @@ def fill(app, count: int) -> None:  # type: ignore[no-untyped-def]
                     "state_json": "{}",
                     "lock_version": 1,
                     "created_at": now,
-                    "updated_at": now,
+                    "updated_at": now + timedelta(seconds=i),
                     "started_by": "bench",
                     "summary": {"level": ["notification", "interview", "listing"][i % 3]},
                     "has_provisional": False,
@@ -81,17 +95,22 @@ def fill(app, count: int) -> None:  # type: ignore[no-untyped-def]
         db.session.execute(ProcessInstance.__table__.insert(), instances)
         db.session.execute(Task.__table__.insert(), tasks)
         db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
 
 
-def timed(client, url: str, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def timed(client, url: str, repeat: int, statements: list[int]) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """Median and p90 ms of ``repeat`` GETs, and the SQL statements of the last one."""
     samples = []
     for _ in range(repeat):
+        statements.clear()
         start = time.perf_counter()
         response = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, (url, response.status_code)
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
+    return statistics.median(samples), samples[max(0, -(-len(samples) * 9 // 10) - 1)], len(statements)
 
 
 def login(app, username: str):  # type: ignore[no-untyped-def]
@@ -101,51 +120,84 @@ def login(app, username: str):  # type: ignore[no-untyped-def]
     return client
 
 
+REQUESTS = [
+    ("county director: inbox, page 1", "county", "/inbox"),
+    ("county director: inbox, overdue filter", "county", "/inbox?status=overdue"),
+    ("county director: inbox, last page", "county", "/inbox?page={last}"),
+    ("county director: JSON /api/v1/tasks", "county", "/api/v1/tasks"),
+    ("city supervisor: case list, page 1", "city", "/cases"),
+    ("city supervisor: case list, county filter", "city", "/cases?county=411303"),
+    ("city supervisor: JSON /api/v1/cases", "city", "/api/v1/cases"),
+]
+
+
+def measure(url: str, count: int, mine: int, repeat: int) -> dict[str, tuple[float, float, int]]:
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "DEFINITIONS_ROOT": ROOT,
+            "CLOCK": ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST)),
+        }
+    )
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+    assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
+    t0 = time.perf_counter()
+    fill(app, count, mine)
+    statements: list[int] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
+        held = db.session.query(Task).filter_by(org_code=MEASURED_COUNTY, state="ready").count()
+    print(
+        f"{count} open tasks/cases over {url.split(':')[0]} inserted in {time.perf_counter() - t0:.1f} s; "
+        f"the 宛城区 office director holds {held} of them",
+        file=sys.stderr,
+    )
+    clients = {"county": login(app, "411302.office_director"), "city": login(app, "411300.supervisor")}
+    last = max(1, -(-held // 20))
+    results = {}
+    for label, who, path in tqdm(REQUESTS, desc=f"{count} tasks", unit="request kind", file=sys.stderr):
+        results[label] = timed(clients[who], path.format(last=last), repeat, statements)
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=10000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10000])
+    parser.add_argument("--mine", type=int, default=50, help="the measured director's tasks, in every size")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url")
     args = parser.parse_args()
+    if min(args.sizes) < args.mine:
+        parser.error("every size needs at least --mine tasks")
+    one, five, _ = os.getloadavg()
+    print(f"bench_inbox | load average {one:.2f}/{five:.2f} at start | {args.repeat} requests each")
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "SECRET_KEY": "bench",
-                "DEFINITIONS_ROOT": ROOT,
-                "CLOCK": ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST)),
-            }
+        for size in args.sizes:
+            results[size] = measure(
+                args.database_url or f"sqlite:///{tmp}/bench{size}.sqlite3", size, args.mine, args.repeat
+            )
+    small, large = min(args.sizes), max(args.sizes)
+    header = f"{'request':44}" + "".join(f" {f'{n:,} med':>11} {'p90':>7} {'SQL':>4}" for n in args.sizes)
+    print(header + f" {'ratio':>6}")
+    for label, _, _ in REQUESTS:
+        cells = "".join(
+            f" {results[n][label][0]:11.1f} {results[n][label][1]:7.1f} {results[n][label][2]:4d}"
+            for n in args.sizes
         )
-        with app.app_context():
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)
-        assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
-        t0 = time.perf_counter()
-        fill(app, args.tasks)
-        print(
-            f"{args.tasks} open tasks over {url.split(':')[0]} inserted in {time.perf_counter() - t0:.1f} s"
-        )
-        county = login(app, "411302.office_director")
-        city = login(app, "411300.supervisor")
-        with app.app_context():
-            mine = db.session.query(Task).filter_by(org_code="411302", state="ready").count()
-        print(f"411302 (宛城区) office director holds {mine} of them\n")
-        rows = [
-            ("county director: inbox, page 1", county, "/inbox"),
-            ("county director: inbox, overdue filter", county, "/inbox?status=overdue"),
-            ("county director: inbox, last page", county, "/inbox?page=27"),
-            ("county director: JSON /api/v1/tasks", county, "/api/v1/tasks"),
-            ("city supervisor: case list, page 1", city, "/cases"),
-            ("city supervisor: case list, county filter", city, "/cases?county=411303"),
-        ]
-        print(f"{'request':46} {'median ms':>10} {'p90 ms':>8}")
-        for label, client, path in rows:
-            median, p90 = timed(client, path, args.repeat)
-            print(f"{label:46} {median:10.1f} {p90:8.1f}")
-        with app.app_context():
-            Base.metadata.drop_all(db.engine)
-            db.engine.dispose()
+        ratio = results[large][label][0] / results[small][label][0]
+        print(f"{label:44}{cells} {ratio:5.2f}x")
+    one, five, _ = os.getloadavg()
+    print(
+        f"(ms; SQL = statements of one request; ratio = median at {large:,} / at {small:,}; "
+        f"load average {one:.2f}/{five:.2f} at end)"
+    )
 
 
 if __name__ == "__main__":

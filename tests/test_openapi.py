@@ -145,7 +145,7 @@ def test_completion_documents_case_and_next_tasks(document: dict[str, Any]) -> N
     assert response == {"$ref": "#/components/schemas/Completion"}
     completion = resolve(document, response["$ref"])["properties"]
     assert completion["case"]["$ref"] == "#/components/schemas/CaseRow"
-    assert completion["next_tasks"]["items"]["$ref"] == "#/components/schemas/Task"
+    assert completion["next_tasks"]["items"]["$ref"] == "#/components/schemas/TaskDetail"  # with its form
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert set(resolve(document, body["$ref"])["properties"]) == {"data", "comment", "internal"}
     assert {"403", "404", "409", "422"} <= set(operation["responses"])

@@ -18,7 +18,7 @@ from app.api import bp
 from app.api.openapi import doc
 from app.api.schemas import CaseDetailSchema, CasePageSchema, CaseQuerySchema
 from app.auth import current_actor
-from app.cases.services import CaseFilters, case_detail, case_row, cases_query, get_case, open_case
+from app.cases.services import CaseFilters, case_detail, case_rows, cases_query, get_case, open_case
 from app.extensions import db
 from app.runtime import engine
 from workflows.engine.errors import NotFound
@@ -89,11 +89,10 @@ def list_cases() -> ResponseReturnValue:
         query.order_by(ProcessInstance.updated_at.desc())
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
-    )
-    now = eng.now()
+    ).all()
     return CasePageSchema().dump(
         {
-            "items": [case_row(eng, r, now) for r in rows],
+            "items": case_rows(eng, list(rows), eng.now()),
             "total": total,
             "page": filters.page,
             "per_page": filters.per_page,

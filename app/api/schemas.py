@@ -162,9 +162,13 @@ class TaskDetailSchema(TaskSchema):
 
 
 class CompletionSchema(Schema):
-    case = fields.Nested(CaseRowSchema)
+    case = fields.Nested(CaseRowSchema, metadata={"description": "the case as the step left it"})
     next_tasks = fields.List(
-        fields.Nested(TaskSchema), metadata={"description": "the caller's next tasks here"}
+        fields.Nested(TaskDetailSchema),
+        metadata={
+            "description": "the caller's next ready tasks in this case, each with its form (JSON Schema) and "
+            "prefill, so no second request is needed; empty when the case waits on others or is done"
+        },
     )
 
 

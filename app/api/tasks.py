@@ -29,9 +29,12 @@ from app.cases.services import case_row
 from app.extensions import db
 from app.inbox import services
 from app.runtime import engine
+from workflows.engine.actors import Actor
+from workflows.engine.core import Engine
 from workflows.engine.inbox import COLOURS, deadline_status, visible_tasks
 from workflows.engine.models import Task
 from workflows.engine.reading import form_schema, form_values
+from workflows.regulation.access import can_work
 
 
 def _with_status(task: Task, now: Any) -> dict[str, Any]:
@@ -41,6 +44,20 @@ def _with_status(task: Task, now: Any) -> dict[str, Any]:
         "deadline_status": status,
         "colour": COLOURS[status],
     }
+
+
+def next_task_rows(eng: Engine, actor: Actor, opened: list[Task], now: Any) -> list[dict[str, Any]]:
+    """The caller's next tasks in the instance a step left ``opened``, each with its form (JSON Schema) and
+    prefill: what the client shows next without a second request."""
+    return [
+        {
+            **_with_status(t, now),
+            "form_schema": form_schema(eng, t.instance.version_id, t.form),
+            "values": form_values(eng, t),
+        }
+        for t in opened
+        if can_work(actor, t)
+    ]
 
 
 def _body() -> dict[str, Any]:
@@ -105,14 +122,12 @@ def get_task(task_id: str) -> ResponseReturnValue:
 @login_required
 def complete_task(task_id: str) -> ResponseReturnValue:
     body = CompleteTaskSchema().load(_body())
-    eng = engine()
-    done = services.complete_task(
-        eng, current_actor(), task_id, body["data"], body["comment"], body["internal"]
-    )
-    now = eng.now()
-    result = {
-        "case": case_row(eng, done.instance, now),
-        "next_tasks": [_with_status(t, now) for t in done.next_tasks],
+    eng, actor = engine(), current_actor()
+    done = services.complete_task(eng, actor, task_id, body["data"], body["comment"], body["internal"])
+    now, opened = eng.now(), eng.open_tasks(done.instance)
+    result = {  # built before the commit: nothing is reloaded after it
+        "case": case_row(eng, done.instance, now, opened),
+        "next_tasks": next_task_rows(eng, actor, done.next_tasks, now),
     }
     db.session.commit()
     return CompletionSchema().dump(result)

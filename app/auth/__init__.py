@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
 from app.extensions import db
@@ -16,8 +17,8 @@ login_manager.login_view = "web.login"
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-
-    return db.session.get(User, int(user_id))
+    """The user with their grants in one query: every request needs both (the Actor)."""
+    return db.session.get(User, int(user_id), options=[joinedload(User.grants)])
 
 
 @login_manager.unauthorized_handler

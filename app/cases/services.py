@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from app.auth.services import people_named
 from workflows.engine.actors import Actor
@@ -164,10 +164,16 @@ def _one_of(engine: Engine, column: InstrumentedAttribute[Any], values: list[Any
 
 
 def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[ProcessInstance]:
+    """The cases ``actor`` oversees under ``filters``, without their workflow state (a list never needs the
+    state JSON, tens of KB a case, which a sort of 10,000 cases would otherwise carry along)."""
     units = org_of(engine).subtree({org for _, org in actor.grants})
-    query = select(ProcessInstance).where(
-        ProcessInstance.process_id == filters.process_id,
-        _one_of(engine, ProcessInstance.unit_code, sorted(units)),
+    query = (
+        select(ProcessInstance)
+        .options(defer(ProcessInstance.state_json))
+        .where(
+            ProcessInstance.process_id == filters.process_id,
+            _one_of(engine, ProcessInstance.unit_code, sorted(units)),
+        )
     )
     if filters.hits is not None:
         query = query.where(_one_of(engine, ProcessInstance.id, filters.hits))
@@ -190,9 +196,13 @@ def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[Pr
     return query
 
 
-def case_row(engine: Engine, inst: ProcessInstance, now: datetime) -> dict[str, Any]:
-    """What a list shows: unit, county, level, current step(s), nearest deadline and its colour."""
-    open_tasks = engine.ready_tasks(inst.id)
+def case_row(
+    engine: Engine, inst: ProcessInstance, now: datetime, open_tasks: list[Task] | None = None
+) -> dict[str, Any]:
+    """What a list shows: unit, county, level, current step(s), nearest deadline and its colour. A list
+    passes each case's ``open_tasks`` (:func:`case_rows`, one query a page); a single case queries its own."""
+    if open_tasks is None:
+        open_tasks = engine.open_tasks(inst)
     dated = [t for t in open_tasks if t.due_at is not None]
     nearest = min(dated, key=lambda t: t.due_at) if dated else None  # type: ignore[arg-type, return-value]
     status = deadline_status(nearest.due_at, nearest.remind_at, now) if nearest else "on_track"
@@ -217,6 +227,22 @@ def case_row(engine: Engine, inst: ProcessInstance, now: datetime) -> dict[str, 
         "created_at": inst.created_at,
         "updated_at": inst.updated_at,
     }
+
+
+def case_rows(engine: Engine, insts: list[ProcessInstance], now: datetime) -> list[dict[str, Any]]:
+    """:func:`case_row` for a page of cases with one query for all their open tasks (not one per row: a
+    page costs the same at 100 cases as at 10,000)."""
+    by_instance: dict[int, list[Task]] = {inst.id: [] for inst in insts}
+    ids = list(by_instance)
+    for start in range(0, len(ids), 1000):  # an export's 10,000 cases: bounded IN lists
+        open_rows = engine.session.scalars(
+            select(Task)
+            .where(Task.instance_id.in_(ids[start : start + 1000]), Task.state == "ready")
+            .order_by(Task.created_at)
+        )
+        for task in open_rows:
+            by_instance[task.instance_id].append(task)
+    return [case_row(engine, inst, now, by_instance[inst.id]) for inst in insts]
 
 
 def case_detail(engine: Engine, inst: ProcessInstance) -> dict[str, Any]:

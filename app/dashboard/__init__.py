@@ -23,7 +23,7 @@ from flask_login import login_required
 from sqlalchemy import Select, func, select
 
 from app.auth import current_actor
-from app.cases.services import CaseFilters, case_row, cases_query
+from app.cases.services import CaseFilters, case_rows, cases_query
 from app.extensions import db
 from app.labels import INSTANCE_STATUSES, level_label
 from app.params import FIRST_YEAR, LAST_YEAR, page_arg, to_int, year_arg
@@ -243,7 +243,7 @@ def year_cases() -> ResponseReturnValue:
             query.order_by(ProcessInstance.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
         )
     )
-    rows = [case_row(eng, inst, eng.now()) for inst in found]
+    rows = case_rows(eng, found, eng.now())
     rows = [{**row, "step_counts": list(Counter(row["steps"]).items())} for row in rows]  # each step once
     return render_template(
         "dashboard/cases.html",

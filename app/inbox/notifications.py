@@ -14,24 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Table, and_, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Notification, TaskAlert
 from workflows.engine.counters import insert_ignoring_conflicts
 from workflows.engine.models import Task
-
-
-def _holders(session: Session, task: Task) -> list[int]:
-    if task.claimed_by:
-        user = session.scalar(select(User.id).where(User.username == task.claimed_by))
-        return [user] if user else []
-    return list(
-        session.scalars(
-            select(RoleGrant.user_id).where(RoleGrant.role == task.role, RoleGrant.org_code == task.org_code)
-        )
-    )
 
 
 def kind_label(kind: str) -> str:
@@ -49,19 +38,27 @@ def kind_label(kind: str) -> str:
 
 
 def notify(session: Session, task: Task, kind: str, message: str, now: datetime) -> int:
-    users = _holders(session, task)
-    for user_id in users:
-        session.add(
-            Notification(
-                user_id=user_id,
-                kind=kind,
-                instance_id=task.instance_id,
-                task_id=task.id,
-                message=message,
-                created_at=now,
-            )
+    """One notification to each holder of the task (whoever claimed it, else every holder of its role at its
+    organisation), written by one ``INSERT … SELECT``: no round trip to list the holders first."""
+    table: Table = Notification.__table__  # type: ignore[assignment]
+    if task.claimed_by:
+        holders = select(User.id.label("user_id")).where(User.username == task.claimed_by)
+    else:
+        holders = select(RoleGrant.user_id).where(
+            RoleGrant.role == task.role, RoleGrant.org_code == task.org_code
         )
-    return len(users)
+    rows = holders.subquery()
+    values = select(
+        rows.c.user_id,
+        literal(kind, table.c.kind.type),
+        literal(task.instance_id, table.c.instance_id.type),
+        literal(task.id, table.c.task_id.type),
+        literal(message, table.c.message.type),
+        literal(now, table.c.created_at.type),
+    )
+    columns = ["user_id", "kind", "instance_id", "task_id", "message", "created_at"]
+    written = session.execute(insert(table).from_select(columns, values).returning(table.c.id))
+    return len(written.all())  # what was written (a driver's rowcount for INSERT … SELECT is not reliable)
 
 
 def record_alert(session: Session, task_id: str, kind: str, now: datetime) -> bool:

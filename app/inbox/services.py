@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, exists, select
+from sqlalchemy.orm import Session, joinedload
 
 from app.auth.models import RoleGrant, User
 from app.inbox.models import Attachment, Notification, TaskAlert
@@ -40,7 +41,7 @@ class Completion:
 
 
 def get_task(engine: Engine, task_id: str) -> Task:
-    task = engine.session.get(Task, task_id)
+    task = engine.session.get(Task, task_id, options=[joinedload(Task.instance)])  # one round trip
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     return task
@@ -64,33 +65,41 @@ def complete_task(
 ) -> Completion:
     """Complete the task with its form data; a comment goes on the working file beside it; the holders of
     the tasks this step opened are told at once (the scheduler's pass sends reminders and overdue notices)."""
-    task = get_task(engine, task_id)
-    issued_before = latest_document_id(engine.session, task.instance_id)
-    inst = engine.complete_task(task_id, data, actor)
+    issued: list[IssuedDocument] = []  # the documents this step issues, seen as they are written
+
+    def _issued(_session: Session, obj: object) -> None:
+        if isinstance(obj, IssuedDocument):
+            issued.append(obj)
+
+    event.listen(engine.session, "pending_to_persistent", _issued)  # no query before and after the step
+    try:
+        inst = engine.complete_task(task_id, data, actor)
+    finally:
+        event.remove(engine.session, "pending_to_persistent", _issued)
+    task = engine.completed or get_task(engine, task_id)  # the row the step closed: no query
     if comment.strip():
         engine.note(inst.id, actor, "comment", _comment(comment, task, internal), task_id)
     announce_new_tasks(engine, inst)
-    announce_documents(engine, inst, issued_before)
-    next_tasks = [t for t in engine.ready_tasks(inst.id) if can_work(actor, t)]
+    announce_documents(engine, inst, [doc for doc in issued if doc.instance_id == inst.id])
+    next_tasks = [t for t in engine.open_tasks(inst) if can_work(actor, t)]
     return Completion(inst, task, next_tasks)
 
 
-def latest_document_id(session: Session, instance_id: int) -> int:
-    found = session.scalar(
-        select(func.max(IssuedDocument.id)).where(IssuedDocument.instance_id == instance_id)
-    )
-    return int(found or 0)
-
-
-def announce_documents(engine: Engine, inst: ProcessInstance, after_id: int) -> int:
-    """A notice to everyone working at a unit a document issued by this step was sent to: the unit under
+def announce_documents(engine: Engine, inst: ProcessInstance, issued: list[IssuedDocument]) -> int:
+    """A notice to everyone working at a unit a document ``issued`` by this step was sent to: the unit under
     supervision hears of every decision about it (its number and title; 签收 in 收文)."""
+    if not issued:
+        return 0
     session = engine.session
-    rows = session.execute(
-        select(IssuedDocument, DocumentDelivery.unit_code)
-        .join(DocumentDelivery, DocumentDelivery.document_id == IssuedDocument.id)
-        .where(IssuedDocument.instance_id == inst.id, IssuedDocument.id > after_id)
-    ).all()
+    by_id = {doc.id: doc for doc in issued}
+    rows = [
+        (by_id[document_id], unit)
+        for document_id, unit in session.execute(
+            select(DocumentDelivery.document_id, DocumentDelivery.unit_code)
+            .where(DocumentDelivery.document_id.in_(list(by_id)))
+            .order_by(DocumentDelivery.document_id, DocumentDelivery.id)
+        )
+    ]
     now, sent = engine.now(), 0
     for doc, unit in rows:
         users = session.scalars(select(RoleGrant.user_id).where(RoleGrant.org_code == unit).distinct())
@@ -115,12 +124,16 @@ def release(engine: Engine, actor: Actor, task_id: str) -> Task:
 
 
 def announce_new_tasks(engine: Engine, inst: ProcessInstance) -> int:
-    """Send the "new task" notice for this instance's open tasks that have not had one (once per task)."""
+    """Send the "new task" notice for the tasks the step just opened (once per task: ``record_alert``); an
+    older open task without one gets it from the scheduler's pass."""
     session = engine.session
-    already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == "arrived")
-    fresh = session.scalars(  # id order, as the scheduler's pass takes them (app/inbox/notifications.py)
-        select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already).order_by(Task.id)
-    )
+    fresh: Iterable[Task] | None = engine.arrived_tasks(inst)  # the step's new tasks: known, no query
+    if fresh is None:
+        already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == "arrived")
+        fresh = session.scalars(
+            select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already)
+        )
+    fresh = sorted(fresh, key=lambda t: t.id)  # id order, as the scheduler's pass takes them (notifications)
     now = engine.now()
     sent = 0
     for task in fresh:

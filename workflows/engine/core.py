@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -83,6 +83,11 @@ class Engine:
         self.projection = TaskProjection(
             session, parts.lanes, self.script_engine.evaluate, calendar, reminder_working_days, self.event
         )
+        # The open task rows each instance was left with by this engine's last step on it: what the caller
+        # shows next (a completion's next tasks, the case row) without querying the rows it just wrote.
+        self._opened: dict[int, list[Task]] = {}
+        self._arrived: dict[int, list[Task]] = {}  # of those, the ones the step created or reopened
+        self.completed: Task | None = None  # the row the last complete_task closed, for its caller to show
 
     # -- context ----------------------------------------------------------------------------------------
     @property
@@ -166,6 +171,20 @@ class Engine:
         return wf, loaded
 
     # -- tasks ------------------------------------------------------------------------------------------
+    def open_tasks(self, inst: ProcessInstance) -> list[Task]:
+        """The instance's open task rows, oldest first: those its last step on this engine left (no query),
+        else :meth:`ready_tasks`."""
+        opened = self._opened.get(inst.id)
+        if opened is None:
+            return self.ready_tasks(inst.id)
+        return sorted((row for row in opened if row.state == "ready"), key=lambda row: row.created_at)
+
+    def arrived_tasks(self, inst: ProcessInstance) -> list[Task] | None:
+        """The task rows the last step on this instance (with this engine) created or reopened; None when
+        this engine has not stepped it."""
+        arrived = self._arrived.get(inst.id)
+        return None if arrived is None else [row for row in arrived if row.state == "ready"]
+
     def ready_tasks(self, instance_id: int) -> list[Task]:
         return list(
             self.session.scalars(
@@ -175,8 +194,8 @@ class Engine:
             )
         )
 
-    def _open_task(self, task_id: str, actor: Actor) -> Task:
-        row = self.session.get(Task, task_id, options=[joinedload(Task.instance)])  # one round trip
+    def _open_task(self, task_id: str, actor: Actor, found: Task | None = None) -> Task:
+        row = found or self.session.get(Task, task_id, options=[joinedload(Task.instance)])  # one round trip
         if row is None:
             raise NotFound(f"task {task_id} does not exist")
         if row.state != "ready":
@@ -202,8 +221,18 @@ class Engine:
         return row
 
     def complete_task(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> ProcessInstance:
-        """Complete a READY user task as ``actor`` with form ``data`` and run the engine to its next wait."""
-        row = self._open_task(task_id, actor)
+        """Complete a READY user task as ``actor`` with form ``data`` and run the engine to its next wait.
+
+        One query loads the task, its instance and the instance's other open tasks: the projection needs
+        no query of its own (a completion never makes a finished task READY again — SpiffWorkflow gives a
+        task reached again by a loop a new id; only a reset, :meth:`send_back`, reopens one)."""
+        same_instance = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
+        rows = self.session.scalars(
+            select(Task)
+            .options(joinedload(Task.instance))
+            .where(Task.instance_id == same_instance, or_(Task.state == "ready", Task.id == task_id))
+        ).all()
+        row = self._open_task(task_id, actor, next((r for r in rows if r.id == task_id), None))
         if row.claimed_by and row.claimed_by != actor.user_id:
             raise NotAuthorized(f"task {row.name!r} is claimed by {row.claimed_by}")
         inst = row.instance
@@ -220,7 +249,8 @@ class Engine:
             now = clockmod.now()
             row.state, row.completed_by, row.completed_at = "completed", actor.user_id, now
             self.event(inst, actor, "task_completed", task=row, detail={"data": clean})
-            self._advance(inst, wf, loaded, actor)
+            self.completed = row
+            self._advance(inst, wf, loaded, actor, known_open=[r for r in rows if r.state == "ready"])
         return inst
 
     def send_back(self, task_id: str, reason: str, actor: Actor) -> ProcessInstance:
@@ -325,6 +355,7 @@ class Engine:
         loaded: LoadedVersion,
         actor: Actor,
         fired_from: set[str] | None = None,
+        known_open: list[Task] | None = None,
     ) -> None:
         wf.do_engine_steps()
         wf.refresh_timers()  # a deadline already in the past fires now, not at the next scheduler run
@@ -337,11 +368,19 @@ class Engine:
                 self.event(inst, actor, "timer_fired", element_id=task.task_spec.bpmn_id if task else None)
         self._store_records(inst, actor)  # facts the scripts stated come before the tasks they led to
         with self.session.no_autoflush:  # handlers above may query; from here on, one flush at the end
-            self._write_back(inst, wf, actor, now)
+            self._write_back(inst, wf, actor, now, known_open)
         self.session.flush()
 
-    def _write_back(self, inst: ProcessInstance, wf: BpmnWorkflow, actor: Actor, now: datetime) -> None:
-        open_rows = self.projection.sync(inst, wf, now)
+    def _write_back(
+        self,
+        inst: ProcessInstance,
+        wf: BpmnWorkflow,
+        actor: Actor,
+        now: datetime,
+        known_open: list[Task] | None = None,
+    ) -> None:
+        open_rows = self.projection.sync(inst, wf, now, known_open)
+        self._opened[inst.id], self._arrived[inst.id] = open_rows, self.projection.arrived
         wakes: list[datetime] = []
         provisional = any(row.due_provisional for row in open_rows)
         for task in wf.get_tasks(state=TaskState.WAITING):

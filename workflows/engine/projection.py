@@ -54,16 +54,26 @@ class TaskProjection:
         self.calendar = calendar
         self.reminder_working_days = reminder_working_days
         self.write_event = write_event
+        # The rows the last sync created or reopened (tasks that have just arrived), for arrival notices.
+        self.arrived: list[Task] = []
 
-    def sync(self, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime) -> list[Task]:
-        """Bring the instance's task rows in line with its READY user tasks; return the open rows."""
+    def sync(
+        self, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime, known_open: list[Task] | None = None
+    ) -> list[Task]:
+        """Bring the instance's task rows in line with its READY user tasks; return the open rows.
+
+        ``known_open``: the instance's open rows as the caller loaded them in this transaction, when the step
+        cannot have made a finished task READY again (a completion); then no query is needed."""
         ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY, manual=True)}
-        # One query: the open rows, plus finished rows of tasks READY again (the case was sent back, 驳回, to
-        # them). Finished rows of other tasks are not loaded (a 300-way step keeps hundreds per instance).
-        condition = Task.state == "ready"
-        if ready:
-            condition = or_(condition, Task.id.in_(list(ready)))
-        rows = list(self.session.scalars(select(Task).where(Task.instance_id == inst.id, condition)))
+        if known_open is not None:
+            rows = known_open
+        else:
+            # One query: the open rows, plus finished rows of tasks READY again (the case was sent back, 驳回,
+            # to them). Finished rows of other tasks are not loaded (a 300-way step keeps hundreds).
+            condition = Task.state == "ready"
+            if ready:
+                condition = or_(condition, Task.id.in_(list(ready)))
+            rows = list(self.session.scalars(select(Task).where(Task.instance_id == inst.id, condition)))
         open_rows = {r.id: r for r in rows if r.state == "ready"}
         finished = {r.id: r for r in rows if r.state != "ready"}
         for tid, row in open_rows.items():
@@ -71,17 +81,20 @@ class TaskProjection:
                 row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
                 self.write_event(inst, SYSTEM, "task_cancelled", task=row)
         result = [row for tid, row in open_rows.items() if tid in ready]
+        self.arrived = []
         for tid in (tid for tid in ready if tid not in open_rows):
             again = finished.get(tid)
             if again is not None:
                 self._reopen(again, ready[tid], now)
                 self.write_event(inst, SYSTEM, "task_reopened", task=again)
                 result.append(again)
+                self.arrived.append(again)
                 continue
             fresh = self._new_row(inst, ready[tid], now)
             self.session.add(fresh)
             self.write_event(inst, SYSTEM, "task_created", task=fresh)
             result.append(fresh)
+            self.arrived.append(fresh)
         return result
 
     def _reopen(self, row: Task, task: SpiffTask, now: datetime) -> None:

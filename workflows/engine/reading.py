@@ -55,8 +55,8 @@ def prefill(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, An
 def form_values(engine: Engine, task: Task) -> dict[str, Any]:
     """A ready task's prefill (what an API client may show and send back)."""
     schema = form_schema(engine, task.instance.version_id, task.form)
-    if task.state != "ready" or not schema:
-        return {}
+    if task.state != "ready" or not schema or not schema.get(PREFILL):
+        return {}  # nothing to prefill: no need to load the workflow
     return prefill(schema, task_data(engine, task.instance, task.id))
 
 

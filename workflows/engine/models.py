@@ -112,7 +112,12 @@ def _versions_are_immutable(session: Session, _ctx: Any, _instances: Any) -> Non
 
 class ProcessInstance(Base):
     __tablename__ = "process_instance"
-    __table_args__ = (UniqueConstraint("process_id", "business_key"),)
+    __table_args__ = (
+        UniqueConstraint("process_id", "business_key"),
+        # Case lists sort a procedure's instances by last change, a page at a time (issue 17: 11 → 0.3 ms for
+        # a page of 10,000 cases on PostgreSQL, instead of sorting them all).
+        Index("ix_process_instance_process_updated", "process_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("definition_version.id"), index=True)

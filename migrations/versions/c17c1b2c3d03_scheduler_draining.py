@@ -23,7 +23,7 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.Integer(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("lag_ms", sa.Integer(), nullable=False),
+        sa.Column("lag_ms", sa.BigInteger(), nullable=False),
         sa.Column("scheduler", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"]),
         sa.PrimaryKeyConstraint("id"),

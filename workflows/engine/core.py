@@ -9,14 +9,12 @@ writer is detected by the instance's ``lock_version`` and reported as :class:`~.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -26,6 +24,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.engine import records as recordsmod
+from workflows.engine import waiting
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.deploy.definitions import LoadedVersion, SpecCache, latest_version_with
 from workflows.engine.deploy.forms import validate_submission
@@ -42,21 +41,11 @@ from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import Clock, SystemClock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
-from workflows.engine.parts import DeployChecks, Lanes, ProcessCheck
+from workflows.engine.parts import DeployChecks, EngineParts
 from workflows.engine.projection import TaskProjection
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.script_helpers import make_helpers
-from workflows.engine.sandboxing.scripting import PROVISIONAL_KEY, ScriptEngine, end_events
-
-
-@dataclass(frozen=True)
-class EngineParts:
-    """What a regulation hands the engine: its lanes, what recorded facts mean, extra script helpers."""
-
-    lanes: Lanes
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
-    helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
-    check_process: ProcessCheck | None = None  # deploy time: a process's own properties (process_properties)
+from workflows.engine.sandboxing.scripting import ScriptEngine, end_events
 
 
 class Engine:
@@ -223,9 +212,8 @@ class Engine:
     def complete_task(self, task_id: str, data: Mapping[str, Any], actor: Actor) -> ProcessInstance:
         """Complete a READY user task as ``actor`` with form ``data`` and run the engine to its next wait.
 
-        One query loads the task, its instance and the instance's other open tasks: the projection needs
-        no query of its own (a completion never makes a finished task READY again — SpiffWorkflow gives a
-        task reached again by a loop a new id; only a reset, :meth:`send_back`, reopens one)."""
+        One query loads the task, its instance and its other open tasks, so the projection needs none: a
+        completion never reopens a finished task (a loop gives a new id; only :meth:`send_back` reopens)."""
         same_instance = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
         rows = self.session.scalars(
             select(Task)
@@ -328,21 +316,8 @@ class Engine:
         inst = self.get_instance(instance_id)
         wf, loaded = self._load(inst)
         with self._running():
-            changed: dict[str, str] = {}
-            for task in wf.get_tasks(state=TaskState.WAITING):
-                definition = getattr(task.task_spec, "event_definition", None)
-                if isinstance(definition, TimerEventDefinition) and PROVISIONAL_KEY in task.internal_data:
-                    old = task.internal_data.get("event_value")
-                    new = self.script_engine.evaluate(task, definition.expression)
-                    if isinstance(old, str) and isinstance(new, str):
-                        task.internal_data["event_value"] = new
-                        changed[task.task_spec.bpmn_id or task.task_spec.name] = new
-            for row in self.ready_tasks(inst.id):
-                if row.due_provisional:
-                    spiff_task = wf.get_task_from_id(UUID(row.id))
-                    row.due_at, row.due_provisional = self.projection.due(spiff_task)
-                    row.remind_at = self.projection.remind_at(row.due_at)
-                    changed[row.element_id] = row.due_at.isoformat() if row.due_at else ""
+            changed = waiting.reevaluate_provisional_timers(wf, self.script_engine.evaluate)
+            changed.update(self.projection.recompute_provisional_due(self.ready_tasks(inst.id), wf))
             self.event(inst, SYSTEM, "deadlines_recomputed", detail={"changed": changed})
             self._advance(inst, wf, loaded, SYSTEM)
         return inst
@@ -381,18 +356,8 @@ class Engine:
     ) -> None:
         open_rows = self.projection.sync(inst, wf, now, known_open)
         self._opened[inst.id], self._arrived[inst.id] = open_rows, self.projection.arrived
-        wakes: list[datetime] = []
-        provisional = any(row.due_provisional for row in open_rows)
-        for task in wf.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
-                continue
-            value = definition.details(task).value
-            if isinstance(value, str):
-                wakes.append(TimerEventDefinition.get_datetime(value))
-            provisional = provisional or PROVISIONAL_KEY in task.internal_data
-        inst.next_wake_at = min(wakes) if wakes else None
-        inst.has_provisional = provisional
+        inst.next_wake_at, provisional_timer = waiting.next_wake(wf)
+        inst.has_provisional = provisional_timer or any(row.due_provisional for row in open_rows)
         if wf.is_completed():
             inst.status, inst.completed_at, inst.next_wake_at = "complete", now, None
             self.event(inst, actor, "completed", detail={"end_events": end_events(wf)})
@@ -433,7 +398,3 @@ class Engine:
                 detail=detail or {},
             )
         )
-
-
-# A handler gets the engine (session, clock; may start linked instances), the instance, the fact; no commit.
-Handler = Callable[[Engine, ProcessInstance, recordsmod.Record], None]

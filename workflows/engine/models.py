@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -261,5 +262,5 @@ class TimerFiring(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     due_at: Mapped[datetime]
     fired_at: Mapped[datetime] = mapped_column(index=True)
-    lag_ms: Mapped[int] = mapped_column(Integer)
+    lag_ms: Mapped[int] = mapped_column(BigInteger)  # a timer caught up months late (a restart, a drill)
     scheduler: Mapped[str] = mapped_column(String(64))  # host:pid of the process that fired it

@@ -1,4 +1,5 @@
-"""The shapes of what a regulation hands the engine (``core.EngineParts``); the engine imports no domain.
+"""The shapes of what a regulation hands the engine (:class:`EngineParts`, also importable from ``core``);
+the engine imports no domain.
 
 * a :class:`Lanes` object: which lane names are valid (deploy time), who works a task in a lane for a unit
   (run time), and the variables a new instance gets for its unit;
@@ -9,10 +10,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workflows.engine.process_properties import ProcessCheck
+
+if TYPE_CHECKING:
+    from workflows.engine.models import ProcessInstance
+    from workflows.engine.records import Record
+
+# A handler gets the engine (``core.Engine``: session, clock; it may start linked instances), the instance
+# that stated the fact, and the fact; it flushes, never commits. The engine is typed Any here: this module is
+# what core imports, and an import back would be a circle (tests/test_architecture.py).
+Handler = Callable[[Any, "ProcessInstance", "Record"], None]
 
 
 class Lanes(Protocol):
@@ -37,3 +47,13 @@ class DeployChecks:
     helpers: Mapping[str, Callable[..., Any]]
     check_lane: Callable[[str | None], None]
     check_process: ProcessCheck | None = None
+
+
+@dataclass(frozen=True)
+class EngineParts:
+    """What a regulation hands the engine: its lanes, what recorded facts mean, extra script helpers."""
+
+    lanes: Lanes
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    helpers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    check_process: ProcessCheck | None = None  # deploy time: a process's own properties (process_properties)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -144,3 +145,14 @@ class TaskProjection:
         provisional = PROVISIONAL_KEY in task.internal_data
         task.internal_data.pop(PROVISIONAL_KEY, None)
         return TimerEventDefinition.get_datetime(str(value)), provisional
+
+    def recompute_provisional_due(self, rows: list[Task], wf: BpmnWorkflow) -> dict[str, str]:
+        """Compute again the deadline of each open task whose deadline was provisional (a year's schedule has
+        since been loaded); returns ``{element id: new deadline}`` for the working file."""
+        changed: dict[str, str] = {}
+        for row in rows:
+            if row.due_provisional:
+                row.due_at, row.due_provisional = self.due(wf.get_task_from_id(UUID(row.id)))
+                row.remind_at = self.remind_at(row.due_at)
+                changed[row.element_id] = row.due_at.isoformat() if row.due_at else ""
+        return changed

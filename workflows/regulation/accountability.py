@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.counters import next_business_key
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.models import Sanction
 

@@ -30,11 +30,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.counters import next_business_key
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation import intake
 from workflows.regulation.accountability import open_child_case

@@ -30,11 +30,12 @@ from sqlalchemy import ForeignKey, Integer, Numeric, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflows.engine.actors import Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import Base, ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.accountability import active_sanctions
 from workflows.regulation.annual_models import AssessmentResult

@@ -32,13 +32,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.counters import next_business_key
 from workflows.engine.deploy.forms import validate_submission
 from workflows.engine.errors import FormInvalid, NotAuthorized
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.parts import Handler
 from workflows.engine.reading import start_form
 from workflows.engine.records import Record
 from workflows.regulation.accountability import active_sanctions

@@ -25,10 +25,11 @@ from datetime import date
 from typing import Any
 
 from workflows.engine.actors import SYSTEM
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation import intake
 from workflows.regulation.accountability import open_child_case

@@ -10,10 +10,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.accountability import open_child_case
 from workflows.regulation.roles import org_of

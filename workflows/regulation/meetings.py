@@ -25,10 +25,11 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import Base, InstanceEvent, ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.roles import OrgTree
 

@@ -36,10 +36,11 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflows.engine.actors import SYSTEM, Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid
 from workflows.engine.legaltime import clock
 from workflows.engine.models import Base, InstanceEvent, ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.roles import org_of
 

@@ -28,11 +28,12 @@ from sqlalchemy import ForeignKey, Index, Integer, Select, String, Text, select,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflows.engine.actors import Actor
-from workflows.engine.core import Engine, Handler
+from workflows.engine.core import Engine
 from workflows.engine.errors import Conflict, FormInvalid, NotAuthorized, NotFound
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import end_of_day
 from workflows.engine.models import Base, ProcessInstance
+from workflows.engine.parts import Handler
 from workflows.engine.records import Record
 from workflows.regulation.roles import OrgTree, org_of
 

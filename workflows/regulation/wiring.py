@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from workflows.engine.core import Engine, EngineParts
+from workflows.engine.core import Engine
 from workflows.engine.deploy.definitions import SpecCache
 from workflows.engine.legaltime.clock import Clock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.engine.parts import EngineParts
 from workflows.regulation import (  # noqa: F401  (tables into the metadata)
     cadre_record,  # record_entry, Art. 22
     case_search,  # case_search and its trigram index; keeps it current on flush (issue 14)

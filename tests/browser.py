@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,18 @@ def login_page(page: Any, base: str, username: str) -> None:
     page.fill("input[name=password]", "demo")
     page.click("button.primary")
     page.wait_for_url(f"{base}/inbox")
+
+
+def wait_until(page: Any, expression: str, arg: Any = None, timeout: float = 5.0) -> Any:
+    """Poll ``expression`` (a JavaScript function of ``arg``, or an expression) until it is truthy; its
+    value. Playwright's ``wait_for_function`` evaluates its predicate with ``new Function`` inside the page,
+    which the app's Content-Security-Policy (no ``unsafe-eval``) refuses — intermittently, depending on
+    whether the first check already passes; ``page.evaluate`` goes through the DevTools protocol instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)

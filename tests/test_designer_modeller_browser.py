@@ -17,7 +17,7 @@ from flask import Flask
 from lxml import etree
 from playwright.sync_api import expect
 
-from tests.browser import login_page
+from tests.browser import login_page, wait_until
 from tests.conftest import ROOT, demo_app
 from workflows.regulation.articles import articles
 
@@ -49,7 +49,7 @@ def _open(browser: Any, base: str, size: tuple[int, int], english: bool = False)
         page.request.post(f"{base}/locale", form={"locale": "en", "csrf_token": token, "next": "/inbox"})
     page.goto(base + EDIT)
     page.wait_for_selector(f'[data-element-id="{TASK}"]')
-    page.wait_for_function("window.designer && designer.lintIssues")
+    wait_until(page, "() => Boolean(window.designer && designer.lintIssues)")
     return page, errors
 
 
@@ -192,9 +192,7 @@ def test_chinese_modeller_lints_and_asks_before_leaving(
         assert "综治办工作人员 (office_staff)" in hint.inner_text()
         field.fill("office_staff, county_committee")
         field.press("Tab")
-        page.wait_for_function(
-            "designer.getXML().then((x) => x.includes('startable_by'))", polling=200, timeout=3000
-        )
+        wait_until(page, "() => designer.getXML().then((x) => x.includes('startable_by'))", timeout=3)
         exported = etree.fromstring(page.evaluate("designer.getXML()").encode())
         process = exported.find(f"{BPMN}process")
         path = f"{BPMN}extensionElements/{SPIFF}properties/{SPIFF}property"

@@ -20,19 +20,16 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import demo_app  # noqa: E402  (scripts/ is on the path of a script run from it)
 from sqlalchemy import func, select  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.auth.models import User  # noqa: E402
 from app.extensions import db  # noqa: E402
-from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
-from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import Base  # noqa: E402
 from workflows.regulation.people import Person, Post  # noqa: E402
 
@@ -98,19 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "SECRET_KEY": "bench",
-                "DEFINITIONS_ROOT": ROOT,
-                "CLOCK": ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST)),
-            }
-        )
-        with app.app_context():
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)
-        result = app.test_cli_runner().invoke(args=["init-demo"])
-        assert result.exit_code == 0, result.output
+        app = demo_app(url)
         with app.app_context():
             accounts = db.session.scalar(select(func.count()).select_from(User))
         client = app.test_client()

@@ -30,12 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import demo_app  # noqa: E402  (scripts/ is on the path of a script run from it)
 from sqlalchemy import event, text  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import Base, DefinitionVersion, OrgUnit, ProcessInstance, Task  # noqa: E402
 
@@ -132,18 +131,7 @@ REQUESTS = [
 
 
 def measure(url: str, count: int, mine: int, repeat: int) -> dict[str, tuple[float, float, int]]:
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "DEFINITIONS_ROOT": ROOT,
-            "CLOCK": ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST)),
-        }
-    )
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
-        Base.metadata.create_all(db.engine)
-    assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
+    app = demo_app(url)
     t0 = time.perf_counter()
     fill(app, count, mine)
     statements: list[int] = []

@@ -34,10 +34,10 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app  # noqa: E402
+from benchkit import demo_app  # noqa: E402  (scripts/ is on the path of a script run from it)
+
 from app.extensions import db  # noqa: E402
 from workflows.engine.audit_chain import chain_rows  # noqa: E402
-from workflows.engine.legaltime.clock import ManualClock  # noqa: E402
 from workflows.engine.legaltime.legal_time import CST  # noqa: E402
 from workflows.engine.models import (  # noqa: E402
     Base,
@@ -192,18 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "SECRET_KEY": "bench",
-                "DEFINITIONS_ROOT": ROOT,
-                "CLOCK": ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST)),
-            }
-        )
-        with app.app_context():
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)  # with the FTS5 table or the pg_trgm index (case_search)
-        assert app.test_cli_runner().invoke(args=["init-demo"]).exit_code == 0
+        app = demo_app(url)
         t0 = time.perf_counter()
         sample = fill(app, args.cases)
         elapsed = time.perf_counter() - t0

@@ -83,7 +83,9 @@ class DefinitionVersion(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     process_ids: Mapped[list[Any]]
-    specs_json: Mapped[str] = mapped_column(Text)
+    # ~330 KB for the regulation's diagrams: read once per process by the spec cache, never by a page that
+    # only needs the newest version's number or processes (the 发起 menu asks on every page).
+    specs_json: Mapped[str] = mapped_column(Text, deferred=True)
     files: Mapped[list[DefinitionFile]] = relationship(
         back_populates="version", order_by="DefinitionFile.path", cascade="all, delete-orphan"
     )

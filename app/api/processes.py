@@ -16,14 +16,13 @@ from marshmallow import Schema, fields, validate
 
 from app.api import bp
 from app.api.openapi import doc
-from app.api.schemas import CaseDetailSchema, TaskSchema
+from app.api.schemas import CaseDetailSchema, TaskDetailSchema
+from app.api.tasks import next_task_rows
 from app.auth import current_actor
 from app.cases.services import case_detail
 from app.extensions import db
-from app.processes.services import first_tasks, offers, start_any
+from app.processes.services import offers, start_any
 from app.runtime import engine
-from workflows.engine.inbox import COLOURS, deadline_status
-from workflows.engine.models import Task
 from workflows.regulation.roles import org_of
 
 
@@ -81,7 +80,11 @@ class StartProcessSchema(Schema):
 class StartedSchema(Schema):
     instance = fields.Nested(CaseDetailSchema)
     next_tasks = fields.List(
-        fields.Nested(TaskSchema), metadata={"description": "the instance's ready tasks the caller may work"}
+        fields.Nested(TaskDetailSchema),
+        metadata={
+            "description": "the instance's ready tasks the caller may work, each with its form (JSON Schema) "
+            "and prefill, as a completion answers (no second request)"
+        },
     )
 
 
@@ -127,15 +130,10 @@ def start_process(process_id: str) -> ResponseReturnValue:
     eng = engine()
     actor = current_actor()
     inst = start_any(eng, actor, process_id, args["data"], args.get("unit_code"))
-    db.session.commit()
-    _ready, mine = first_tasks(eng, actor, inst)
     now = eng.now()
-    tasks = [
-        {
-            **{c.key: getattr(t, c.key) for c in Task.__table__.columns},
-            "deadline_status": (status := deadline_status(t.due_at, t.remind_at, now)),
-            "colour": COLOURS[status],
-        }
-        for t in mine
-    ]
-    return StartedSchema().dump({"instance": case_detail(eng, inst), "next_tasks": tasks}), 201
+    opened = eng.open_tasks(inst)
+    body = StartedSchema().dump(
+        {"instance": case_detail(eng, inst), "next_tasks": next_task_rows(eng, actor, opened, now)}
+    )
+    db.session.commit()
+    return body, 201

@@ -228,3 +228,18 @@ def test_compare_lists_documentation_flow_and_new_file(app: Flask) -> None:
     }
     page = client.get("/designer/compare?from=1&to=2").get_data(as_text=True)
     assert "说明文档" in page and 'name="from"' in page and 'name="to"' in page and "diff-added" in page
+
+
+def test_deploy_refuses_a_citation_of_an_article_the_regulation_does_not_have(app: Flask) -> None:
+    """The modeller's lint and deploy agree: a task citing 第九十九条 (the text has 第一条 to 第四十四条) or a
+    citation without an article number is refused, naming the task, and nothing is stored."""
+    before = _versions(app)
+    first = NOTIFICATION.replace('value="Art. 33 (O33.1)"', 'value="Art. 99 (O99.1)"', 1)
+    refused = deploy(*login(app, "411300.designer"), {PATH: first})
+    assert refused.status_code == 422, refused.json
+    messages = " ".join(p["message"] for p in refused.json["problems"])
+    assert "引用的第99条不存在（本办法共第1–44条）" in messages and "用户任务「" in messages, messages
+    unnumbered = NOTIFICATION.replace('value="Art. 33 (O33.1)"', 'value="第三十三条"', 1)
+    refused = deploy(*login(app, "411300.designer"), {PATH: unnumbered})
+    assert refused.status_code == 422 and "没有写明条号" in str(refused.json), refused.json
+    assert _versions(app) == before

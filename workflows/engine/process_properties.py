@@ -43,6 +43,9 @@ class ProcessDeclaration:
     element_properties: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     path: str = ""
     line: int | None = None
+    #: property name → every element carrying it, as (element id, name, tag, value), for messages that name
+    #: the element (e.g. the task that cites an article the regulation does not have)
+    carriers: Mapping[str, tuple[tuple[str, str, str, str], ...]] = field(default_factory=dict)
 
 
 ProcessCheck = Callable[[ProcessDeclaration], None]
@@ -64,6 +67,7 @@ def declarations_in(path: str, tree: etree._ElementTree) -> list[ProcessDeclarat
     for process in root.iterfind("bpmn:process", _NS):
         process_id = str(process.get("id") or "")
         inner: dict[str, list[str]] = {}
+        carriers: dict[str, list[tuple[str, str, str, str]]] = {}
         for element in process.iter():
             if element is process or not isinstance(element.tag, str):
                 continue
@@ -71,6 +75,14 @@ def declarations_in(path: str, tree: etree._ElementTree) -> list[ProcessDeclarat
                 values = inner.setdefault(name, [])
                 if value and value not in values:
                     values.append(value)
+                carriers.setdefault(name, []).append(
+                    (
+                        str(element.get("id") or ""),
+                        str(element.get("name") or ""),
+                        etree.QName(element).localname,
+                        value,
+                    )
+                )
         found.append(
             ProcessDeclaration(
                 process_id=process_id,
@@ -79,6 +91,7 @@ def declarations_in(path: str, tree: etree._ElementTree) -> list[ProcessDeclarat
                 element_properties={k: tuple(v) for k, v in inner.items()},
                 path=path,
                 line=process.sourceline,
+                carriers={k: tuple(v) for k, v in carriers.items()},
             )
         )
     return found

@@ -16,6 +16,7 @@ from workflows.engine.deploy.definitions import SpecCache
 from workflows.engine.legaltime.clock import Clock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
 from workflows.engine.parts import EngineParts
+from workflows.engine.process_properties import ProcessDeclaration
 from workflows.regulation import (  # noqa: F401  (tables into the metadata)
     cadre_record,  # record_entry, Art. 22
     case_search,  # case_search and its trigram index; keeps it current on flush (issue 14)
@@ -24,6 +25,7 @@ from workflows.regulation import (  # noqa: F401  (tables into the metadata)
 )
 from workflows.regulation.accountability import HANDLERS as ACCOUNTABILITY_HANDLERS
 from workflows.regulation.annual import ANNUAL_HANDLERS
+from workflows.regulation.articles import check_citations
 from workflows.regulation.commendation import COMMENDATION_HANDLERS
 from workflows.regulation.consultation import CONSULTATION_HANDLERS, consultation_helpers
 from workflows.regulation.documents import DOCUMENT_HANDLERS, document_helpers
@@ -64,8 +66,21 @@ def regulation_parts(org: OrgTree, session: Session | None = None) -> EnginePart
             **consultation_helpers(session),
             **document_helpers(org, session),
         },
-        check_process=check_startable,  # who may start a procedure: roles that exist
+        check_process=check_process,  # who may start a procedure, which articles its tasks cite
     )
+
+
+def check_process(declaration: ProcessDeclaration) -> None:
+    """Deploy time, per process: ``startable_by`` names roles that exist, and every task's ``article`` cites
+    articles the regulation has — the refusals the modeller's lint shows while drawing, in its words."""
+    refusals = []
+    for check in (check_startable, check_citations):
+        try:
+            check(declaration)
+        except ValueError as exc:
+            refusals.append(str(exc))
+    if refusals:
+        raise ValueError("；".join(refusals))
 
 
 def build_engine(

@@ -54,6 +54,8 @@ def build_config(instance_path: Path, override: dict[str, Any] | None = None) ->
         # The timer job runs in the serving process when enabled (scripts/run enables it).
         "SCHEDULER_ENABLED": os.environ.get("GOVERNANCE_SCHEDULER", "0") == "1",
         "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("GOVERNANCE_SCHEDULER_INTERVAL", "30")),
+        # The notices job between passes: "new task" notices within seconds of the step (issue 17).
+        "NOTICE_INTERVAL_SECONDS": float(os.environ.get("GOVERNANCE_NOTICE_INTERVAL", "5")),
         # Simulation mode: an ISO instant to start a manual clock at (for demos and training).
         "SIMULATION_START": os.environ.get("GOVERNANCE_SIMULATION_START"),
         # Drill mode (演练, app/drill): the clock is the drill database's, moved by an instructor.

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from app.inbox.notifications import send_due_alerts
+from app.inbox.notifications import ALERT_KINDS, send_due_alerts
 from app.integrity import seal_working_files
 from app.org.upkeep import keep_organisation
 from app.runtime import Runtime
@@ -55,7 +55,7 @@ def run_due_timers(
 
 
 # -- notifications -------------------------------------------------------------------------------------------
-def send_alerts(session: Session, now: datetime) -> int:
+def send_alerts(session: Session, now: datetime, kinds: tuple[str, ...] = ALERT_KINDS) -> int:
     """Send the alerts due at ``now`` (task arrived, reminder window open, overdue) and commit them.
 
     One scheduler at a time (0 when another is sending): a burst of thousands of alerts is one long
@@ -65,12 +65,19 @@ def send_alerts(session: Session, now: datetime) -> int:
         if not _try_transaction_lock(session, "send-alerts"):
             session.rollback()
             return 0
-        sent = send_due_alerts(session, now)
+        sent = send_due_alerts(session, now, kinds=kinds)
         session.commit()
     except Exception:
         session.rollback()
         raise
     return sent
+
+
+def send_arrival_notices(session: Session, now: datetime) -> int:
+    """The notices job: "new task" notices for the tasks opened since the last run, every
+    ``NOTICE_INTERVAL_SECONDS`` on the scheduler. The step that opened a task does not write them, so a
+    completion's request does not wait for its notifications (issue 17); the full pass sends them too."""
+    return send_alerts(session, now, kinds=("arrived",))
 
 
 def _try_transaction_lock(session: Session, name: str) -> bool:

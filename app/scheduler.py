@@ -4,6 +4,9 @@ missed timers. Two ways to run it: APScheduler inside a serving process (``GOVER
 ``scripts/run`` does), or a process of its own, ``flask scheduler`` (what ``scripts/serve`` starts beside
 the web workers, which then run none: docs/production.md).
 
+Between passes, every ``GOVERNANCE_NOTICE_INTERVAL`` seconds (5), the notices job sends the "new task"
+notices of the steps taken since (a request no longer writes them: issue 17).
+
 The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass once); this module only
 gives them an application context and a session. They are safe with several processes sharing one
 PostgreSQL: schedulers share the due timers (row locks, SKIP LOCKED), each firing once. A pass drains what
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import FrameType
@@ -51,6 +55,15 @@ def run_timers(app: Flask, keep_going: Callable[[], bool] = _main_thread_alive) 
             return
 
 
+def run_notices(app: Flask) -> None:
+    """The notices job (``jobs.send_arrival_notices``) in its own session: cheap when nothing arrived."""
+    with app.app_context():
+        try:
+            jobs.send_arrival_notices(db.session(), runtime().clock.now())
+        finally:
+            db.session.remove()
+
+
 @click.command("scheduler")
 @click.option(
     "--interval", type=float, default=None, help="Seconds between passes (GOVERNANCE_SCHEDULER_INTERVAL)."
@@ -73,13 +86,21 @@ def scheduler_command(interval: float | None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"scheduler {jobs.scheduler_name()}: a pass every {every:g} s")
+    notices = float(app.config["NOTICE_INTERVAL_SECONDS"])
+    click.echo(f"scheduler {jobs.scheduler_name()}: a pass every {every:g} s, notices every {notices:g} s")
+    next_pass = 0.0
     while not stop.is_set():
+        due_pass = time.monotonic() >= next_pass
         try:
-            run_timers(app, keep_going=lambda: not stop.is_set())
+            if due_pass:
+                run_timers(app, keep_going=lambda: not stop.is_set())
+            else:
+                run_notices(app)
         except Exception:  # the database away for a moment: log it and try again next interval
-            log.exception("background pass failed")
-        stop.wait(every)
+            log.exception("background pass failed" if due_pass else "notices job failed")
+        if due_pass:
+            next_pass = time.monotonic() + every
+        stop.wait(max(0.0, min(notices, next_pass - time.monotonic())))
 
 
 def init_app(app: Flask) -> None:
@@ -96,6 +117,15 @@ def init_app(app: Flask) -> None:
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),  # catch up on timers missed while the server was down
+    )
+    scheduler.add_job(
+        run_notices,
+        "interval",
+        seconds=app.config["NOTICE_INTERVAL_SECONDS"],
+        args=[app],
+        id="notices",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.start()
     app.extensions["scheduler"] = scheduler

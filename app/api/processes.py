@@ -88,6 +88,9 @@ class StartedSchema(Schema):
     )
 
 
+_START, _STARTED = StartProcessSchema(), StartedSchema()  # built once (see app/api/tasks.py)
+
+
 @bp.get("/processes")
 @doc(
     "Procedures the caller may start: newest version, name, articles, start form", response=ProcessListSchema
@@ -126,13 +129,13 @@ def list_processes() -> ResponseReturnValue:
 )
 @login_required
 def start_process(process_id: str) -> ResponseReturnValue:
-    args = StartProcessSchema().load(request.get_json(silent=True) or {})
+    args = _START.load(request.get_json(silent=True) or {})
     eng = engine()
     actor = current_actor()
     inst = start_any(eng, actor, process_id, args["data"], args.get("unit_code"))
     now = eng.now()
     opened = eng.open_tasks(inst)
-    body = StartedSchema().dump(
+    body = _STARTED.dump(
         {"instance": case_detail(eng, inst), "next_tasks": next_task_rows(eng, actor, opened, now)}
     )
     db.session.commit()

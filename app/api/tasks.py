@@ -36,6 +36,11 @@ from workflows.engine.models import Task
 from workflows.engine.reading import form_schema, form_values
 from workflows.regulation.access import can_work
 
+# The schemas of the most frequent requests, built once (marshmallow schemas are stateless between calls):
+# building one per request, with its nested schemas, cost ~0.3 ms of a completion (issue 17).
+_TASK_QUERY, _TASK_PAGE, _TASK_DETAIL = TaskQuerySchema(), TaskPageSchema(), TaskDetailSchema()
+_COMPLETE, _COMPLETION, _TASK = CompleteTaskSchema(), CompletionSchema(), TaskSchema()
+
 
 def _with_status(task: Task, now: Any) -> dict[str, Any]:
     status = deadline_status(task.due_at, task.remind_at, now)
@@ -73,7 +78,7 @@ def _body() -> dict[str, Any]:
 )
 @login_required
 def list_tasks() -> ResponseReturnValue:
-    args = TaskQuerySchema().load(request.args)
+    args = _TASK_QUERY.load(request.args)
     eng = engine()
     query = visible_tasks(current_actor())
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -83,7 +88,7 @@ def list_tasks() -> ResponseReturnValue:
         .offset((args["page"] - 1) * args["per_page"])
     )
     now = eng.now()
-    return TaskPageSchema().dump(
+    return _TASK_PAGE.dump(
         {
             "items": [_with_status(t, now) for t in rows],
             "total": total,
@@ -103,7 +108,7 @@ def list_tasks() -> ResponseReturnValue:
 def get_task(task_id: str) -> ResponseReturnValue:
     eng = engine()
     task = services.readable_task(eng, current_actor(), task_id)
-    return TaskDetailSchema().dump(
+    return _TASK_DETAIL.dump(
         {
             **_with_status(task, eng.now()),
             "form_schema": form_schema(eng, task.instance.version_id, task.form),
@@ -121,7 +126,7 @@ def get_task(task_id: str) -> ResponseReturnValue:
 )
 @login_required
 def complete_task(task_id: str) -> ResponseReturnValue:
-    body = CompleteTaskSchema().load(_body())
+    body = _COMPLETE.load(_body())
     eng, actor = engine(), current_actor()
     done = services.complete_task(eng, actor, task_id, body["data"], body["comment"], body["internal"])
     now, opened = eng.now(), eng.open_tasks(done.instance)
@@ -130,7 +135,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
         "next_tasks": next_task_rows(eng, actor, done.next_tasks, now),
     }
     db.session.commit()
-    return CompletionSchema().dump(result)
+    return _COMPLETION.dump(result)
 
 
 def _task_action(task_id: str, run: Any, *args: Any) -> ResponseReturnValue:
@@ -139,7 +144,7 @@ def _task_action(task_id: str, run: Any, *args: Any) -> ResponseReturnValue:
     task = services.get_task(eng, task_id)
     result = _with_status(task, eng.now())
     db.session.commit()
-    return TaskSchema().dump(result)
+    return _TASK.dump(result)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -1,7 +1,8 @@
 """Notifications when a task arrives, when its reminder window opens, when it is overdue, and when
 someone urges it (催办). :func:`send_due_alerts` is a step of the background pass (``app/jobs.py``, run by the
-scheduler and by ``flask timers``), which commits; here it only flushes. TaskAlert rows make it send each kind
-once per task.
+scheduler and by ``flask timers``), which commits; here it only flushes. A new task's notice comes from the
+scheduler's notices job a few seconds after the step that opened it, never from the request itself.
+TaskAlert rows make it send each kind once per task.
 
 Two schedulers (two app processes) may run the pass at once and pick the same due tasks. Each alert row is
 inserted first and idempotently (:func:`record_alert`: ``INSERT … ON CONFLICT DO NOTHING``); only the pass
@@ -71,15 +72,24 @@ def record_alert(session: Session, task_id: str, kind: str, now: datetime) -> bo
     return row.first() is not None
 
 
-def send_due_alerts(session: Session, now: datetime, limit: int = 2000) -> int:
-    """Send the alerts that are due now: arrived (any open task), reminder (remind_at passed), overdue."""
+ALERT_KINDS = ("arrived", "reminder", "overdue")
+
+
+def send_due_alerts(
+    session: Session, now: datetime, limit: int = 2000, kinds: tuple[str, ...] = ALERT_KINDS
+) -> int:
+    """Send the alerts that are due now: arrived (any open task), reminder (remind_at passed), overdue.
+
+    ``kinds=("arrived",)`` is the notices job the scheduler runs every few seconds: a new task's notice is
+    not written by the request that opened the task (issue 17: notifications leave the request path)."""
     sent = 0
     conditions = {
         "arrived": Task.state == "ready",
         "reminder": and_(Task.state == "ready", Task.remind_at <= now, Task.due_at >= now),
         "overdue": and_(Task.state == "ready", Task.due_at < now),
     }
-    for kind, condition in conditions.items():
+    for kind in kinds:
+        condition = conditions[kind]
         already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == kind)
         tasks = session.scalars(select(Task).where(condition, ~already).order_by(Task.id).limit(limit)).all()
         for task in tasks:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, exists, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.auth.models import RoleGrant, User
-from app.inbox.models import Attachment, Notification, TaskAlert
-from app.inbox.notifications import notify, record_alert
+from app.inbox.models import Attachment, Notification
+from app.inbox.notifications import notify
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
 from workflows.engine.errors import FormInvalid, NotAuthorized, NotFound
@@ -63,8 +62,10 @@ def complete_task(
     comment: str = "",
     internal: bool = False,
 ) -> Completion:
-    """Complete the task with its form data; a comment goes on the working file beside it; the holders of
-    the tasks this step opened are told at once (the scheduler's pass sends reminders and overdue notices)."""
+    """Complete the task with its form data; a comment goes on the working file beside it; the units a
+    document issued by this step goes to are told at once. The holders of the tasks this step opened are
+    told by the scheduler's notices job a few seconds later (``jobs.send_arrival_notices``), not in this
+    request (issue 17); its pass sends reminders and overdue notices."""
     issued: list[IssuedDocument] = []  # the documents this step issues, seen as they are written
 
     def _issued(_session: Session, obj: object) -> None:
@@ -79,7 +80,6 @@ def complete_task(
     task = engine.completed or get_task(engine, task_id)  # the row the step closed: no query
     if comment.strip():
         engine.note(inst.id, actor, "comment", _comment(comment, task, internal), task_id)
-    announce_new_tasks(engine, inst)
     announce_documents(engine, inst, [doc for doc in issued if doc.instance_id == inst.id])
     next_tasks = [t for t in engine.open_tasks(inst) if can_work(actor, t)]
     return Completion(inst, task, next_tasks)
@@ -123,30 +123,8 @@ def release(engine: Engine, actor: Actor, task_id: str) -> Task:
     return engine.release(task_id, actor)
 
 
-def announce_new_tasks(engine: Engine, inst: ProcessInstance) -> int:
-    """Send the "new task" notice for the tasks the step just opened (once per task: ``record_alert``); an
-    older open task without one gets it from the scheduler's pass."""
-    session = engine.session
-    fresh: Iterable[Task] | None = engine.arrived_tasks(inst)  # the step's new tasks: known, no query
-    if fresh is None:
-        already = exists().where(TaskAlert.task_id == Task.id, TaskAlert.kind == "arrived")
-        fresh = session.scalars(
-            select(Task).where(Task.instance_id == inst.id, Task.state == "ready", ~already)
-        )
-    fresh = sorted(fresh, key=lambda t: t.id)  # id order, as the scheduler's pass takes them (notifications)
-    now = engine.now()
-    sent = 0
-    for task in fresh:
-        if record_alert(session, task.id, "arrived", now):  # else the scheduler's pass sent it (issue 16)
-            sent += notify(session, task, "arrived", task.name, now)
-    session.flush()
-    return sent
-
-
 def send_back(engine: Engine, actor: Actor, task_id: str, reason: str) -> ProcessInstance:
-    inst = engine.send_back(task_id, reason, actor)
-    announce_new_tasks(engine, inst)
-    return inst
+    return engine.send_back(task_id, reason, actor)  # the reopened task's notice: the notices job
 
 
 def transfer(engine: Engine, actor: Actor, task_id: str, username: str, note: str = "") -> Task:

@@ -18,7 +18,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,12 +40,24 @@ from workflows.engine.errors import (
 from workflows.engine.legaltime import clock as clockmod
 from workflows.engine.legaltime.clock import Clock, SystemClock
 from workflows.engine.legaltime.legal_time import WorkingCalendar
-from workflows.engine.models import InstanceEvent, ProcessInstance, Task
+from workflows.engine.models import ProcessInstance, Task
 from workflows.engine.parts import DeployChecks, EngineParts
 from workflows.engine.projection import TaskProjection
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.script_helpers import make_helpers
 from workflows.engine.sandboxing.scripting import ScriptEngine, end_events
+from workflows.engine.step_events import StepEvents
+
+# A completion's one read: the task, its instance and the instance's other open tasks. Built once: building
+# it per call cost more than running it from SQLAlchemy's compiled cache (issue 17).
+_TASK_WITH_SIBLINGS = (
+    select(Task)
+    .options(joinedload(Task.instance))
+    .where(
+        Task.instance_id == select(Task.instance_id).where(Task.id == bindparam("task_id")).scalar_subquery(),
+        or_(Task.state == "ready", Task.id == bindparam("task_id")),
+    )
+)
 
 
 class Engine:
@@ -75,8 +87,8 @@ class Engine:
         # The open task rows each instance was left with by this engine's last step on it: what the caller
         # shows next (a completion's next tasks, the case row) without querying the rows it just wrote.
         self._opened: dict[int, list[Task]] = {}
-        self._arrived: dict[int, list[Task]] = {}  # of those, the ones the step created or reopened
         self.completed: Task | None = None  # the row the last complete_task closed, for its caller to show
+        self.events = StepEvents(session)  # a step's working-file events, written together at its end
 
     # -- context ----------------------------------------------------------------------------------------
     @property
@@ -86,9 +98,11 @@ class Engine:
 
     @contextmanager
     def _running(self) -> Iterator[None]:
+        """One step: on the engine's clock, collecting what scripts state and its working-file events."""
         with clockmod.activated(self.clock), recordsmod.collecting():
             try:
-                yield
+                with self.events.step():
+                    yield
             except SpiffWorkflowException as exc:
                 raise ProcessFailed(str(exc)) from exc
             except StaleDataError:  # a flush (auto or final) met a newer lock_version
@@ -168,12 +182,6 @@ class Engine:
             return self.ready_tasks(inst.id)
         return sorted((row for row in opened if row.state == "ready"), key=lambda row: row.created_at)
 
-    def arrived_tasks(self, inst: ProcessInstance) -> list[Task] | None:
-        """The task rows the last step on this instance (with this engine) created or reopened; None when
-        this engine has not stepped it."""
-        arrived = self._arrived.get(inst.id)
-        return None if arrived is None else [row for row in arrived if row.state == "ready"]
-
     def ready_tasks(self, instance_id: int) -> list[Task]:
         return list(
             self.session.scalars(
@@ -214,12 +222,7 @@ class Engine:
 
         One query loads the task, its instance and its other open tasks, so the projection needs none: a
         completion never reopens a finished task (a loop gives a new id; only :meth:`send_back` reopens)."""
-        same_instance = select(Task.instance_id).where(Task.id == task_id).scalar_subquery()
-        rows = self.session.scalars(
-            select(Task)
-            .options(joinedload(Task.instance))
-            .where(Task.instance_id == same_instance, or_(Task.state == "ready", Task.id == task_id))
-        ).all()
+        rows = self.session.scalars(_TASK_WITH_SIBLINGS, {"task_id": task_id}).unique().all()
         row = self._open_task(task_id, actor, next((r for r in rows if r.id == task_id), None))
         if row.claimed_by and row.claimed_by != actor.user_id:
             raise NotAuthorized(f"task {row.name!r} is claimed by {row.claimed_by}")
@@ -355,7 +358,7 @@ class Engine:
         known_open: list[Task] | None = None,
     ) -> None:
         open_rows = self.projection.sync(inst, wf, now, known_open)
-        self._opened[inst.id], self._arrived[inst.id] = open_rows, self.projection.arrived
+        self._opened[inst.id] = open_rows
         inst.next_wake_at, provisional_timer = waiting.next_wake(wf)
         inst.has_provisional = provisional_timer or any(row.due_provisional for row in open_rows)
         if wf.is_completed():
@@ -374,6 +377,7 @@ class Engine:
             recordsmod.apply_summary(inst, rec)
             handler = self.parts.handlers.get(rec.kind)
             if handler is not None:
+                self.events.write()  # a handler reading the working file sees the step's events so far
                 handler(self, inst, rec)
         collected.clear()
 
@@ -387,14 +391,5 @@ class Engine:
         element_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        self.session.add(
-            InstanceEvent(
-                instance_id=inst.id,
-                at=clockmod.now(),
-                actor=actor.user_id,
-                kind=kind,
-                element_id=task.element_id if task else element_id,
-                task_id=task.id if task else None,
-                detail=detail or {},
-            )
-        )
+        """Put an event on the instance's working file: at the end of the running step, else at once."""
+        self.events.add(inst.id, actor.user_id, kind, task, element_id, detail)

@@ -55,8 +55,6 @@ class TaskProjection:
         self.calendar = calendar
         self.reminder_working_days = reminder_working_days
         self.write_event = write_event
-        # The rows the last sync created or reopened (tasks that have just arrived), for arrival notices.
-        self.arrived: list[Task] = []
 
     def sync(
         self, inst: ProcessInstance, wf: BpmnWorkflow, now: datetime, known_open: list[Task] | None = None
@@ -82,20 +80,17 @@ class TaskProjection:
                 row.state = "cancelled"  # e.g. an interrupting deadline took the case elsewhere
                 self.write_event(inst, SYSTEM, "task_cancelled", task=row)
         result = [row for tid, row in open_rows.items() if tid in ready]
-        self.arrived = []
         for tid in (tid for tid in ready if tid not in open_rows):
             again = finished.get(tid)
             if again is not None:
                 self._reopen(again, ready[tid], now)
                 self.write_event(inst, SYSTEM, "task_reopened", task=again)
                 result.append(again)
-                self.arrived.append(again)
                 continue
             fresh = self._new_row(inst, ready[tid], now)
             self.session.add(fresh)
             self.write_event(inst, SYSTEM, "task_created", task=fresh)
             result.append(fresh)
-            self.arrived.append(fresh)
         return result
 
     def _reopen(self, row: Task, task: SpiffTask, now: datetime) -> None:

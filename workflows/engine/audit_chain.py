@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, event, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from workflows.engine.models import InstanceEvent, ProcessInstance
 
@@ -162,9 +162,18 @@ def _known_heads(session: Session, instance_ids: set[int]) -> dict[int, tuple[in
     return known
 
 
+def begin_chain(session: Session, instance_id: int) -> None:
+    """An instance this transaction has just inserted starts with an empty chain: no query for its head and
+    no lock (no other transaction can see it yet)."""
+    session.info.setdefault(_KNOWN, {})[instance_id] = (0, None)
+
+
 @event.listens_for(Session, "after_transaction_end")
-def _forget_heads(session: Session, _transaction: Any) -> None:
-    session.info.pop(_KNOWN, None)
+def _forget_heads(session: Session, transaction: SessionTransaction) -> None:
+    """At the end of the transaction or of a savepoint (committed or rolled back: kept it simple), not at
+    the end of the subtransaction each flush opens (that cleared the heads at every flush)."""
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_KNOWN, None)
 
 
 def chain(new: Sequence[Any], known: dict[int, tuple[int, str | None]]) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from workflows.engine import records as recordsmod
 from workflows.engine import waiting
 from workflows.engine.actors import SYSTEM, Actor
+from workflows.engine.audit_chain import begin_chain
 from workflows.engine.deploy.definitions import LoadedVersion, SpecCache, latest_version_with
 from workflows.engine.deploy.forms import validate_submission
 from workflows.engine.deploy.serializer import serializer
@@ -152,8 +153,9 @@ class Engine:
             )
             self.session.add(inst)
             self.session.flush()
+            begin_chain(self.session, inst.id)  # a new instance: empty working file, no task rows to read
             self.event(inst, actor, "started", detail={"version": version.number})
-            self._advance(inst, wf, loaded, actor)
+            self._advance(inst, wf, loaded, actor, known_open=[])
         return inst
 
     def get_instance(self, instance_id: int) -> ProcessInstance:

@@ -12,12 +12,12 @@ from typing import Any
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
-from sqlalchemy import func, select
 
 from app.api import bp
 from app.api.openapi import doc
 from app.api.schemas import CaseDetailSchema, CasePageSchema, CaseQuerySchema
 from app.auth import current_actor
+from app.cases.counts import case_total
 from app.cases.services import CaseFilters, case_detail, case_rows, cases_query, get_case, open_case
 from app.extensions import db
 from app.runtime import engine
@@ -84,7 +84,7 @@ def list_cases() -> ResponseReturnValue:
     filters = CaseFilters(**CaseQuerySchema().load(request.args))
     eng = engine()
     query = cases_query(eng, current_actor(), filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = case_total(eng, current_actor(), filters)
     rows = db.session.scalars(
         query.order_by(ProcessInstance.updated_at.desc())
         .limit(filters.per_page)

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.engine import records as recordsmod
-from workflows.engine import waiting
+from workflows.engine import tally, waiting  # noqa: F401  (tally: registers the listener that keeps counts)
 from workflows.engine.actors import SYSTEM, Actor
 from workflows.engine.audit_chain import begin_chain
 from workflows.engine.deploy.definitions import LoadedVersion, SpecCache, latest_version_with

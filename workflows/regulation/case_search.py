@@ -39,7 +39,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from sqlalchemy import DDL, ForeignKey, Integer, Select, Table, Text, delete, event, insert, select
-from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
+from sqlalchemy.engine import Result
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, UOWTransaction, mapped_column
 from sqlalchemy.sql import column, table
 
 from workflows.engine.models import Base, InstanceEvent, OrgUnit, ProcessInstance
@@ -260,10 +261,12 @@ def matching_ids(dialect: str, q: str | None) -> Select[Any] | None:
 _PENDING = "case_search_pending"
 
 
+def _feeds(kind: str | None, element_id: str | None) -> bool:
+    return kind == "started" or (kind == "task_completed" and element_id in INDEXED_STEPS)
+
+
 def _feeds_index(obj: object) -> bool:
-    return isinstance(obj, InstanceEvent) and (
-        obj.kind == "started" or (obj.kind == "task_completed" and obj.element_id in INDEXED_STEPS)
-    )
+    return isinstance(obj, InstanceEvent) and _feeds(obj.kind, obj.element_id)
 
 
 @event.listens_for(Session, "after_flush")
@@ -280,3 +283,20 @@ def _refresh_cases(session: Session, _flush: UOWTransaction) -> None:
     ids = session.info.pop(_PENDING, None)
     if ids:
         refresh(session, ids)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refresh_after_core_insert(state: ORMExecuteState) -> Result[Any] | None:
+    """The same for events inserted as rows (the engine writes a step's events with one executemany:
+    ``workflows/engine/step_events.py``): run the insert, then rewrite the cases it fed."""
+    statement = state.statement
+    if not (state.is_insert and getattr(statement, "table", None) is InstanceEvent.__table__):
+        return None
+    params = state.parameters
+    rows: list[Mapping[str, Any]] = list(params) if isinstance(params, list) else [cast(dict, params or {})]
+    ids = {row["instance_id"] for row in rows if _feeds(row.get("kind"), row.get("element_id"))}
+    if not ids:
+        return None
+    result = state.invoke_statement()
+    refresh(state.session, ids)
+    return result

@@ -41,6 +41,13 @@ def live_app(db_url: str, sql_engine: object, tmp_path: Path) -> Iterator[Flask]
         yield app
 
 
+def _notices(app: Flask) -> None:
+    """The "new task" notices the scheduler's notices job sends a few seconds after each step."""
+    from app.scheduler import run_notices
+
+    run_notices(app)
+
+
 def _notified_case(app: Flask) -> tuple[int, str]:
     """Reported, verified, proposed (with an internal comment), approved and the 通报 issued; the township's
     leader now has 报告整改措施. Returns (case id, that task's id)."""
@@ -49,6 +56,7 @@ def _notified_case(app: Flask) -> tuple[int, str]:
     case = staff.post("/api/v1/cases", {**REPORT, "unit_code": TOWN}).json["id"]
     leaders = [{"name": "张三", "position": "党工委书记", "responsibility": "principal_leader"}]
     staff.do(case, "register_report", {**REPORT, "report_date": "2026-03-02", "leaders": leaders})
+    _notices(app)  # the scheduler's notices job runs between people's steps, as it does every few seconds
     verify = {"established": True, "severity": "ordinary", "aggravating": [], "mitigating": []}
     tasks = {t["element_id"]: t["id"] for t in director.case(case)["tasks"]}
     verification = {"data": {**verify, "mitigate": False, "reason": "经核实，建议予以通报。"}}
@@ -58,9 +66,13 @@ def _notified_case(app: Flask) -> tuple[int, str]:
         headers={"X-CSRFToken": director.token},
     )
     assert done.status_code == 200, done.json
+    _notices(app)
     committee.do(case, "approve_notification", {"approved": True, "opinion": "同意通报。"})
+    _notices(app)
     staff.do(case, "draft_document", staff.prefilled(case, "draft_document"))
+    _notices(app)
     director.do(case, "review_document", {"doc_review_approved": True})
+    _notices(app)
     leader = Desk(app, f"{TOWN}.unit_principal_leader")
     mine = {t["element_id"]: t["id"] for t in leader.case(case)["tasks"]}
     return case, mine["report_measures_notification"]

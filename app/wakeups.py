@@ -1,9 +1,10 @@
 """Waking due timers: what a scheduler's pass (``app.jobs``) and ``flask timers`` run first, and what
 ``scripts/simulate_year.py`` and the tests call on a bare session (re-exported by :mod:`app.jobs`).
 
-Each instance wakes in its own transaction, committed separately; a failing one is rolled back, logged,
-reported and gets an incident, and the batch goes on. A pass drains what is due in batches back to back,
-bounded by a time budget, and records each wake-up's lag (issue 17).
+Each instance wakes in its own transaction (on PostgreSQL: its own savepoint, in a claimed batch committed
+together); a failing one is rolled back, logged, reported and gets an incident, and the batch goes on. A
+pass drains what is due in batches back to back, bounded by a time budget, and records each wake-up's lag
+(issue 17).
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ from workflows.engine.incidents import (
     settle_obsolete,
 )
 from workflows.engine.models import Incident, ProcessInstance
-from workflows.engine.timers import due_batch, due_timer_element, lock_if_still_due, record_firing
+from workflows.engine.timers import (
+    claim_due_batch,
+    due_batch,
+    due_timer_element,
+    lock_if_still_due,
+    record_firing,
+)
 
 log = logging.getLogger("app.jobs")  # one logger for all background work, as before the split
 
@@ -57,6 +64,12 @@ class WakeReport:
 # the process waits at most one budget. The scheduler starts the next pass at once when one ran out.
 WAKE_BATCH = 200
 WAKE_BUDGET_SECONDS = 25.0
+# PostgreSQL: wake-ups claimed (locked and loaded in one statement) and committed together, each in a
+# savepoint of its own: one commit (and its WAL flush) per this many instead of one per instance, and two
+# schedulers take different batches (issue 17: a burst of 2,461 due at once). A failure rolls back its own
+# savepoint only; a crash loses nothing, as an uncommitted wake-up is simply still due.
+# ``GOVERNANCE_WAKE_COMMIT_EVERY=1``: the one-by-one path (one transaction per instance), as on SQLite.
+COMMIT_EVERY = int(os.environ.get("GOVERNANCE_WAKE_COMMIT_EVERY", "10"))
 
 
 def scheduler_name() -> str:
@@ -73,10 +86,13 @@ def wake_due(
     batch: int = WAKE_BATCH,
     budget_seconds: float | None = WAKE_BUDGET_SECONDS,
     scheduler: str | None = None,
+    commit_every: int | None = None,
 ) -> WakeReport:
     """Wake every instance due now, each in its own transaction, committed separately: batches of ``batch``
     back to back until nothing is due, ``limit`` instances were tried or ``budget_seconds`` passed
     (``more_due`` then says work is left). Each wake-up records its lag (due → fired, ``TimerFiring``).
+    On PostgreSQL (unless ``commit_every`` is 1) claimed batches of ``commit_every`` instead, each instance
+    in a savepoint of its own and the batch committed once (:data:`COMMIT_EVERY`, :func:`_wake_claimed`).
 
     The batches page through the due set (a cursor), so a pass tries each instance once. An instance locked
     by another scheduler, or no longer due, or changed under us (``Conflict``) is skipped. An instance that
@@ -95,6 +111,23 @@ def wake_due(
     session.commit()
     tried = 0
     cursor: tuple[datetime, int] | None = None
+    commit_every = COMMIT_EVERY if commit_every is None else commit_every
+    if commit_every > 1 and session.get_bind().dialect.name == "postgresql":
+        while limit is None or tried < limit:
+            if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+                report.more_due = True
+                return report
+            room = commit_every if limit is None else min(commit_every, limit - tried)
+            claimed = claim_due_batch(session, engine.now(), room, cursor)
+            if not claimed:
+                session.commit()
+                return report
+            report.batches += 1
+            tried += len(claimed)
+            cursor = (claimed[-1].next_wake_at, claimed[-1].id)  # type: ignore[assignment]
+            _wake_claimed(session, engine, claimed, by, retrying, backoff, report)
+        report.more_due = True
+        return report
     while True:
         room = batch if limit is None else min(batch, limit - tried)
         due = due_batch(session, engine.now(), room, cursor) if room > 0 else []
@@ -111,6 +144,54 @@ def wake_due(
         if not due or (limit is not None and tried >= limit):
             report.more_due = bool(due)
             return report
+
+
+def _wake_claimed(
+    session: Session,
+    engine: Engine,
+    claimed: list[ProcessInstance],
+    by: str,
+    retrying: set[int],
+    backoff: Backoff,
+    report: WakeReport,
+) -> None:
+    """A claimed batch (locked, loaded) woken in one transaction, each instance in a savepoint of its own
+    (see :data:`COMMIT_EVERY`). A failing instance's savepoint is rolled back and, once the others are
+    committed, it takes the one-by-one path (:func:`_wake_one`: an incident unless another scheduler woke it
+    meanwhile). Should the batch's commit itself fail, nothing of it was written and each instance is tried
+    again one by one, so a poisoned one still gets its incident."""
+    due = {inst.id: inst.next_wake_at for inst in claimed}
+    woken: list[int] = []
+    resolved: list[int] = []
+    failed: list[int] = []
+    for instance_id in due:
+        savepoint = session.begin_nested()
+        try:
+            if engine.wake(instance_id):
+                if instance_id in retrying:
+                    resolved += [i.id for i in resolve_retried(session, instance_id, engine.now())]
+                record_firing(session, instance_id, due[instance_id], engine.now(), by)  # type: ignore[arg-type]
+                savepoint.commit()
+                woken.append(instance_id)
+            else:
+                savepoint.rollback()
+                report.skipped.append(instance_id)
+        except Conflict:
+            savepoint.rollback()
+            report.skipped.append(instance_id)
+        except Exception:  # one broken instance must not stop the others: retried alone below
+            savepoint.rollback()
+            failed.append(instance_id)
+    try:
+        session.commit()
+        report.woken += woken
+        report.resolved += resolved
+    except Exception:
+        session.rollback()
+        log.exception("committing a batch of %s wake-ups failed: each is tried alone", len(woken))
+        failed = [i for i in due if i not in report.skipped]
+    for instance_id in failed:  # the one-by-one path: woken, skipped, or an incident
+        _wake_one(session, engine, instance_id, due[instance_id], by, retrying, backoff, report)  # type: ignore[arg-type]
 
 
 def _wake_one(

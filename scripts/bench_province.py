@@ -55,6 +55,8 @@ from workflows.regulation import annual  # noqa: E402
 
 # 南阳 year's annual_letter instances: 15 counties, 60 city-direct, 184 members, 246 townships
 NANYANG_LETTERS = 505
+# Every city as 南阳's year (scripts/simulate_year.py): 60 city-direct units (the 5 demo ones and stand-ins).
+CITY_DIRECT = 60
 VENV = ROOT / ".venv" / "bin"
 
 
@@ -71,10 +73,15 @@ def fresh_database(url: str) -> None:
 
 
 # -- 2. the first quarter ------------------------------------------------------------------------------------
+STEP_SECONDS: dict[str, float] = {}  # wall time of each Q1 step, for the report
+
+
 def complete_ready(sim: Sim, element: str, data: dict[str, Any], desc: str, **where: Any) -> int:
+    t0 = time.perf_counter()
     tasks = sim.ready(element, **where)
     for t in tqdm(tasks, desc=desc, unit="task", leave=False):
         sim.complete(t, data)
+    STEP_SECONDS[desc] = round(time.perf_counter() - t0, 1)
     return len(tasks)
 
 
@@ -85,6 +92,8 @@ def first_quarter(url: str, units: list[gen_province.Unit], year: int = 2026) ->
     cities = [u.code for u in units if u.level == "city"]
     counties = [u.code for u in units if u.level == "county"]
     city_direct = [u.code for u in units if u.level == "city_direct"]
+    city_members = [u.code for u in units if u.level == "member_unit" and u.parent_code in cities]
+    county_members = [u.code for u in units if u.level == "member_unit" and u.parent_code in counties]
     for city in tqdm(cities, desc="city cycles", unit="city"):
         with sim.factory() as s:
             annual.start_cycle(sim.engine(s), city, year)
@@ -92,13 +101,22 @@ def first_quarter(url: str, units: list[gen_province.Unit], year: int = 2026) ->
     ops = complete_ready(sim, "draft_letters", DRAFT, "city drafts")
     ops += complete_ready(sim, "approve_letters", APPROVE, "city letters issued")
     sim.at(year, 1, 20, 10, 0)
-    ops += complete_ready(sim, "sign_letter", SIGN, "counties sign", units=counties + city_direct)
+    ops += complete_ready(
+        sim,
+        "sign_letter",
+        SIGN,
+        "counties, city-direct, members sign",
+        units=counties + city_direct + city_members,
+    )
     sim.at(year, 2, 5, 10, 0)
     ops += complete_ready(sim, "draft_letters", DRAFT, "county drafts")
     ops += complete_ready(sim, "approve_letters", APPROVE, "county letters issued")
+    sim.at(year, 3, 20, 10, 0)  # as in 南阳's year: the county member units sign in time; townships are left
+    ops += complete_ready(sim, "sign_letter", SIGN, "county members sign", units=county_members)
     letters = sim.count("annual_letter")
     return {
         "seconds": time.perf_counter() - t0,
+        "steps_s": dict(STEP_SECONDS),
         "operations": ops + len(cities),
         "letters": letters,
         "cycles": sim.count("annual_cycle"),
@@ -189,13 +207,28 @@ def _label(pid: int) -> str:
     return cmd.split(" ")[0].rsplit("/", 1)[-1] or "other"
 
 
+def smaps(pid: int) -> dict[str, int]:
+    """kB of the process's memory: ``Rss`` (resident, shared pages counted in full), ``Pss`` (proportional:
+    a page shared by n processes counts 1/n: what the process costs the machine) and ``Private_Dirty``;
+    {} when it is gone."""
+    try:
+        text_ = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return {}
+    wanted = {"Rss:", "Pss:", "Private_Dirty:"}
+    return {
+        p[0][:-1]: int(p[1]) for p in (line.split() for line in text_.splitlines()) if p and p[0] in wanted
+    }
+
+
 class RssSampler(threading.Thread):
-    """Peak resident memory of every process under the server (master, workers, schedulers, their
-    script workers), sampled every 2 s."""
+    """Peak memory (RSS, PSS, private dirty: :func:`smaps`) of every process under the server (master,
+    workers, schedulers, their script workers), sampled every 2 s."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
-        self.root, self.peak, self.labels = root, {}, {}
+        self.root, self.labels = root, {}
+        self.peak: dict[int, dict[str, int]] = {}
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -206,14 +239,12 @@ class RssSampler(threading.Thread):
                 seen.append(pid)
                 todo += _children(pid)
             for pid in seen[1:]:  # not the bash script itself
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                except OSError:
+                sizes = smaps(pid)
+                if not sizes:
                     continue
-                rss = next(
-                    (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0
-                )
-                self.peak[pid] = max(self.peak.get(pid, 0), rss)
+                peak = self.peak.setdefault(pid, {})
+                for key, kb in sizes.items():
+                    peak[key] = max(peak.get(key, 0), kb)
                 self.labels.setdefault(pid, _label(pid))
 
 
@@ -356,6 +387,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=int, default=60, help="seconds per level")
     parser.add_argument("--due-after", type=int, default=45, help="seconds into the load the deadline falls")
     parser.add_argument("--townships", type=int, default=gen_province.TOWNSHIPS_TARGET)
+    parser.add_argument("--cities", type=int, help="only the first N cities (small runs)")
+    parser.add_argument(
+        "--city-direct", type=int, default=CITY_DIRECT, help="city-direct units per city (南阳's year: 60)"
+    )
+    parser.add_argument("--q1-only", action="store_true", help="stop after the first quarter (profiling)")
     parser.add_argument("--charts", type=Path, help="write the two charts into this folder (docs/img)")
     parser.add_argument("--out", type=Path, help="the figures as JSON")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-province"))
@@ -363,13 +399,16 @@ def main(argv: list[str]) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     url = f"{args.pg}/{args.db}"
     t_start = time.perf_counter()
-    units = gen_province.province(townships=args.townships)
+    units = gen_province.province(args.city_direct, args.townships, args.cities)
     gen_province.check(units)
     fresh_database(url)
     loaded = gen_province.load(url, units)
     print(f"loaded: {loaded}")
+    print(f"uptime: {os.getloadavg()}")
     quarter = first_quarter(url, units)
-    print(f"first quarter: {quarter}")
+    print(f"first quarter: {quarter}  load average {os.getloadavg()}")
+    if args.q1_only:
+        return 0
     acc = accounts(url)
     accounts_file = args.work / "accounts.json"
     accounts_file.write_text(json.dumps(acc), encoding="utf-8")
@@ -395,7 +434,10 @@ def main(argv: list[str]) -> int:
     by_sched: dict[str, int] = {}
     for f in fired:
         by_sched[f[2]] = by_sched.get(f[2], 0) + 1
-    rss = {f"{sampler.labels.get(p, '?')} {p}": kb // 1024 for p, kb in sorted(sampler.peak.items())}
+    rss = {
+        f"{sampler.labels.get(p, '?')} {p}": {f"{k.lower()}_mb": kb // 1024 for k, kb in sizes.items()}
+        for p, sizes in sorted(sampler.peak.items())
+    }
     result = {
         "loaded": loaded,
         "first_quarter": quarter,
@@ -410,7 +452,7 @@ def main(argv: list[str]) -> int:
             "drained_after_load_s": drained,
         },
         "database_mb": size / 2**20,
-        "rss_mb": rss,
+        "memory_peak": rss,  # per process: rss_mb, pss_mb, private_dirty_mb
         "wall_s": time.perf_counter() - t_start,
         "load_average": os.getloadavg(),
     }

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 NANYANG = Path("/work/shared/data/nanyang-divisions.csv")
 if not NANYANG.exists():
     NANYANG = ROOT / "app" / "org" / "nanyang-divisions.csv"
+MEMBER_UNITS = ROOT / "app" / "org" / "demo-units.csv"  # 南阳's committees' member units (成员单位)
 NANYANG_CODE = "411300"
 TOWNSHIPS_TARGET = 2450
 
@@ -63,6 +65,7 @@ CITIES: list[tuple[str, str, int]] = [
     ("4190", "济源市", 1),  # province-administered: one county-level unit
 ]
 KIND_NAMES = {"district": "区", "county": "县", "city": "市"}
+LEVELS = ("city", "county", "township", "city_direct", "member_unit")
 
 
 @dataclass(frozen=True)
@@ -78,15 +81,46 @@ def read_nanyang(path: Path = NANYANG) -> list[Unit]:
         return [Unit(r["code"], r["name"], r["level"], r["parent_code"] or None) for r in csv.DictReader(fh)]
 
 
+def read_members(path: Path = MEMBER_UNITS) -> dict[str, list[Unit]]:
+    """南阳's member units by their committee's unit (the city's 18, most counties 12, the zones 5)."""
+    with path.open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["level"] == "member_unit"]
+    members: dict[str, list[Unit]] = {}
+    for r in rows:
+        members.setdefault(r["parent_code"], []).append(
+            Unit(r["code"], r["name"], r["level"], r["parent_code"])
+        )
+    return members
+
+
+def _members_like(model: list[Unit], code: str, names: list[tuple[str, str]]) -> list[Unit]:
+    """The committee ``code``'s member units, one for each of its model's (``<code>-Mnn``, as the system
+    hands them out), named by the model's names with ``names``' (old, new) parts replaced in order."""
+    out = []
+    for i, unit in enumerate(model, start=1):
+        name = unit.name
+        for old, new in names:
+            name = name.replace(old, new)
+        out.append(Unit(f"{code}-M{i:02d}", name, "member_unit", code))
+    return out
+
+
 def _county_kind(code: str) -> str:
     """District (02–20), county (21–80) or county-level city (81–): from the national code's digits 5–6."""
     n = int(code[4:6])
     return "district" if n < 21 else "county" if n < 81 else "city"
 
 
-def province(city_direct: int = 5, townships: int = TOWNSHIPS_TARGET) -> list[Unit]:
-    """Every unit of the generated province, parents before children; codes unique and well-formed."""
+def province(
+    city_direct: int = 5, townships: int = TOWNSHIPS_TARGET, cities: int | None = None, members: bool = True
+) -> list[Unit]:
+    """Every unit of the generated province, parents before children; codes unique and well-formed.
+
+    ``cities``: only the first so many of :data:`CITIES` (small runs; townships scaled as for all 18).
+    ``members``: every committee's member units (成员单位), modelled on 南阳's: 南阳's own 184 as they are,
+    a generated city's like 南阳's city committee's, a generated county's like its model county's."""
     nanyang = read_nanyang()
+    member_models = read_members() if members else {}
     models = [u for u in nanyang if u.level == "county"]
     towns_of = {c.code: [u for u in nanyang if u.parent_code == c.code] for c in models}
     generated = sum(n for _, _, n in CITIES) - len(models)
@@ -96,12 +130,16 @@ def province(city_direct: int = 5, townships: int = TOWNSHIPS_TARGET) -> list[Un
     factor = (townships - nanyang_towns) / model_total
     units: list[Unit] = []
     slot = 0
-    for prefix, name, counties in CITIES:
+    for prefix, name, counties in CITIES[:cities]:
         city = f"{prefix}00"
         if city == NANYANG_CODE:
             units += nanyang
+            units += [u for code in sorted(member_models) for u in member_models[code]]
         else:
             units.append(Unit(city, name, "city", None))
+            units += _members_like(
+                member_models.get(NANYANG_CODE, []), city, [("南阳市", name), ("南阳", name[:-1])]
+            )
             numbers = {"district": 2, "county": 21, "city": 81}
             for i in range(counties):
                 model = models[slot % len(models)]
@@ -114,6 +152,16 @@ def province(city_direct: int = 5, townships: int = TOWNSHIPS_TARGET) -> list[Un
                     "济源产城融合示范区" if prefix == "4190" else f"{name[:-1]}第{i + 1}{KIND_NAMES[kind]}"
                 )
                 units.append(Unit(code, county_name, "county", city))
+                units += _members_like(
+                    member_models.get(model.code, []),
+                    code,
+                    [
+                        (model.name, county_name),
+                        (model.name[:-1], county_name[:-1]),
+                        ("南阳市", name),
+                        ("南阳", name[:-1]),
+                    ],
+                )
                 model_towns = towns_of[model.code]
                 for j in range(max(3, round(len(model_towns) * factor))):
                     town = model_towns[j % len(model_towns)].name
@@ -139,6 +187,10 @@ def check(units: list[Unit]) -> None:
             assert len(u.code) == 6 and u.code[:4] == u.parent_code[:4], u  # type: ignore[index]
         elif u.level == "township":
             assert len(u.code) == 9 and u.code[:6] == u.parent_code, u
+        elif u.level == "member_unit":  # <committee's unit>-Mnn (workflows/regulation/org_units.py)
+            assert re.fullmatch(r"41\d{4}-M\d{2}", u.code) and u.code[:6] == u.parent_code, u
+            parent = by_code.get(u.parent_code or "")
+            assert parent is not None and parent.level in ("city", "county"), u
         if u.level in parent_level:
             parent = by_code.get(u.parent_code or "")
             assert parent is not None and parent.level == parent_level[u.level], u
@@ -148,7 +200,11 @@ def issuing_organs(units: Iterable[Unit]) -> list[dict[str, str]]:
     """Each city's and county's office and committee as issuing organs (南阳's real rows kept as they are)."""
     from workflows.regulation.doc_numbers import read_organ_rows
 
-    real = read_organ_rows(ROOT / "app" / "org" / "issuing-organs.csv")
+    units = list(units)
+    present = {u.code for u in units}
+    real = [
+        r for r in read_organ_rows(ROOT / "app" / "org" / "issuing-organs.csv") if r["org_code"] in present
+    ]
     have = {r["org_code"] for r in real}
     rows = list(real)
     for u in units:
@@ -205,12 +261,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--load", action="store_true", help="load into DATABASE_URL (migrated, empty)")
     parser.add_argument("--city-direct", type=int, default=5)
     parser.add_argument("--townships", type=int, default=TOWNSHIPS_TARGET)
+    parser.add_argument("--cities", type=int, help="only the first N cities (small runs)")
+    parser.add_argument("--no-members", action="store_true", help="no committee member units")
     args = parser.parse_args(argv)
-    units = province(args.city_direct, args.townships)
+    units = province(args.city_direct, args.townships, args.cities, not args.no_members)
     check(units)
-    levels = {
-        lv: sum(1 for u in units if u.level == lv) for lv in ("city", "county", "township", "city_direct")
-    }
+    levels = {lv: sum(1 for u in units if u.level == lv) for lv in LEVELS}
     print(f"Henan: {levels}")
     if args.csv:
         with args.csv.open("w", encoding="utf-8", newline="") as fh:

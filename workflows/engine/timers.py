@@ -23,7 +23,7 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.core import Engine
@@ -63,6 +63,38 @@ def due_batch(
         )
     query = query.order_by(ProcessInstance.next_wake_at, ProcessInstance.id).limit(limit)
     return [(instance_id, due_at) for instance_id, due_at in session.execute(query) if due_at is not None]
+
+
+def claim_due_batch(
+    session: Session, now: datetime, limit: int, after: tuple[datetime, int] | None = None
+) -> list[ProcessInstance]:
+    """PostgreSQL: lock and load up to ``limit`` instances due at ``now`` in one statement (``FOR UPDATE SKIP
+    LOCKED``, (due at, id) order, after the ``after`` cursor), for a batch of wake-ups in one transaction.
+    Rows another scheduler holds are skipped, so two schedulers claim different batches side by side instead
+    of walking the same rows; the instances come loaded, so waking one needs no query to find it. The locks
+    last until the batch's commit; what is not committed (a crash) is simply due again."""
+    query = select(ProcessInstance).where(ProcessInstance.next_wake_at <= now, ~wake_up_held(now))
+    if after is not None:
+        due_at, instance_id = after
+        query = query.where(
+            or_(
+                ProcessInstance.next_wake_at > due_at,
+                and_(ProcessInstance.next_wake_at == due_at, ProcessInstance.id > instance_id),
+            )
+        )
+    query = (
+        query.order_by(ProcessInstance.next_wake_at, ProcessInstance.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=ProcessInstance)
+    )
+    return list(session.scalars(query))
+
+
+def next_due_at(session: Session, now: datetime) -> datetime | None:
+    """The earliest wake-up after ``now`` (one indexed query): when a scheduler should look again."""
+    return session.scalar(
+        select(func.min(ProcessInstance.next_wake_at)).where(ProcessInstance.next_wake_at > now)
+    )
 
 
 def record_firing(session: Session, instance_id: int, due_at: datetime, fired_at: datetime, by: str) -> None:

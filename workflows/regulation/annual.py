@@ -134,8 +134,16 @@ def _issue_letters(engine: Engine, inst: ProcessInstance, rec: Record) -> None:
     due = _instant(d["due"])
     now = clock.now()
     committee = inst.unit_code
-    for unit in d["units"]:
-        if _letter(engine.session, year, unit) is not None:
+    units = [str(u) for u in d["units"]]
+    issued = set(  # one query for the lot, not one per letter (issue 17: a county issues hundreds)
+        engine.session.scalars(
+            select(ResponsibilityLetter.unit_code).where(
+                ResponsibilityLetter.year == year, ResponsibilityLetter.unit_code.in_(units)
+            )
+        )
+    )
+    for unit in units:
+        if unit in issued:
             continue  # issued already (a second cycle for the same committee cannot exist; be safe)
         row = ResponsibilityLetter(
             year=year,

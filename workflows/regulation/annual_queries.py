@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, select, true, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
@@ -255,6 +255,9 @@ def overdue_tasks(
         .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
         .where(Task.state == "ready", Task.due_at < now, seen)
         .order_by(Task.due_at, Task.id)
+        # Not the workflow state (tens of KB an instance): after 31 March thousands of letters are overdue,
+        # and loading theirs cost a web worker ~100 MB a dashboard (issue 17, memory per process).
+        .options(defer(ProcessInstance.state_json))
     )
     return [(t, i) for t, i in rows if instance_year(i.business_key, i.created_at) == year]
 

@@ -43,9 +43,12 @@ from workflows.engine.tally import recount  # noqa: E402
 MEASURED_COUNTY = "411302"  # 宛城区: its office director is the measured user
 
 
-def fill(app, count: int, mine: int) -> None:  # type: ignore[no-untyped-def]
+def fill(app, count: int, mine: int, overdue_share: bool = True) -> None:  # type: ignore[no-untyped-def]
     """``count`` running cases with one open task each: ``mine`` at 宛城区's townships (the measured
-    director's), the rest spread over the other counties' townships."""
+    director's), the rest spread over the other counties' townships. Deadlines run from 10 days ago to 50
+    days ahead, so a sixth of the tasks are overdue; with ``overdue_share`` False only ``mine`` follow that
+    pattern and the others are all due ahead, so both sizes have the same overdue cases (the overdue count
+    is O(overdue cases): this separates the table's size from the number of overdue cases)."""
     with app.app_context():
         version = db.session.query(DefinitionVersion).order_by(DefinitionVersion.number.desc()).first()
         towns = list(db.session.query(OrgUnit).filter_by(level="township").order_by(OrgUnit.code))
@@ -72,7 +75,7 @@ def fill(app, count: int, mine: int) -> None:  # type: ignore[no-untyped-def]
                     "has_provisional": False,
                 }
             )
-            due = now + timedelta(days=(i % 60) - 10)
+            due = now + timedelta(days=(i % 60) - 10 if overdue_share or i < mine else (i % 50) + 1)
             tasks.append(
                 {
                     "id": str(uuid.uuid4()),
@@ -134,10 +137,12 @@ REQUESTS = [
 ]
 
 
-def measure(url: str, count: int, mine: int, repeat: int) -> dict[str, tuple[float, float, int]]:
+def measure(
+    url: str, count: int, mine: int, repeat: int, overdue_share: bool = True
+) -> dict[str, tuple[float, float, int]]:
     app = demo_app(url)
     t0 = time.perf_counter()
-    fill(app, count, mine)
+    fill(app, count, mine, overdue_share)
     statements: list[int] = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
@@ -164,16 +169,30 @@ def main() -> None:
     parser.add_argument("--mine", type=int, default=50, help="the measured director's tasks, in every size")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--overdue",
+        choices=("share", "mine"),
+        default="share",
+        help="share: a sixth of all tasks overdue (grows with the size); mine: only the measured director's",
+    )
     args = parser.parse_args()
     if min(args.sizes) < args.mine:
         parser.error("every size needs at least --mine tasks")
     one, five, _ = os.getloadavg()
-    print(f"bench_inbox | load average {one:.2f}/{five:.2f} at start | {args.repeat} requests each")
+    print(
+        f"bench_inbox | load average {one:.2f}/{five:.2f} at start | {args.repeat} requests each | "
+        "overdue: "
+        + ("a sixth of all tasks" if args.overdue == "share" else "the director's only (the same in both)")
+    )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             results[size] = measure(
-                args.database_url or f"sqlite:///{tmp}/bench{size}.sqlite3", size, args.mine, args.repeat
+                args.database_url or f"sqlite:///{tmp}/bench{size}.sqlite3",
+                size,
+                args.mine,
+                args.repeat,
+                args.overdue == "share",
             )
     small, large = min(args.sizes), max(args.sizes)
     header = f"{'request':44}" + "".join(f" {f'{n:,} med':>11} {'p90':>7} {'SQL':>4}" for n in args.sizes)

@@ -20,10 +20,11 @@ poisoned instance is neither tried every interval nor first in every batch (issu
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.core import Engine
@@ -43,6 +44,23 @@ def due_instance_ids(session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.scalars(query))
 
 
+_Query = TypeVar("_Query", bound=Select)  # a query of any columns: due_batch and claim_due_batch
+
+
+def _due(query: _Query, now: datetime, after: tuple[datetime, int] | None) -> _Query:
+    """``query`` narrowed to the instances due at ``now`` and not held back, after the ``after`` cursor."""
+    query = query.where(ProcessInstance.next_wake_at <= now, ~wake_up_held(now))
+    if after is None:
+        return query
+    due_at, instance_id = after
+    return query.where(
+        or_(
+            ProcessInstance.next_wake_at > due_at,
+            and_(ProcessInstance.next_wake_at == due_at, ProcessInstance.id > instance_id),
+        )
+    )
+
+
 def due_batch(
     session: Session, now: datetime, limit: int, after: tuple[datetime, int] | None = None
 ) -> list[tuple[int, datetime]]:
@@ -50,17 +68,7 @@ def due_batch(
     cursor: a pass pages through the due set with the last row of its previous batch, so it neither tries an
     instance twice (one still due after its wake-up, one it skipped as another scheduler's) nor needs a
     growing list of what it tried. Work that becomes due behind the cursor waits for the next pass."""
-    query = select(ProcessInstance.id, ProcessInstance.next_wake_at).where(
-        ProcessInstance.next_wake_at <= now, ~wake_up_held(now)
-    )
-    if after is not None:
-        due_at, instance_id = after
-        query = query.where(
-            or_(
-                ProcessInstance.next_wake_at > due_at,
-                and_(ProcessInstance.next_wake_at == due_at, ProcessInstance.id > instance_id),
-            )
-        )
+    query = _due(select(ProcessInstance.id, ProcessInstance.next_wake_at), now, after)
     query = query.order_by(ProcessInstance.next_wake_at, ProcessInstance.id).limit(limit)
     return [(instance_id, due_at) for instance_id, due_at in session.execute(query) if due_at is not None]
 
@@ -73,15 +81,7 @@ def claim_due_batch(
     Rows another scheduler holds are skipped, so two schedulers claim different batches side by side instead
     of walking the same rows; the instances come loaded, so waking one needs no query to find it. The locks
     last until the batch's commit; what is not committed (a crash) is simply due again."""
-    query = select(ProcessInstance).where(ProcessInstance.next_wake_at <= now, ~wake_up_held(now))
-    if after is not None:
-        due_at, instance_id = after
-        query = query.where(
-            or_(
-                ProcessInstance.next_wake_at > due_at,
-                and_(ProcessInstance.next_wake_at == due_at, ProcessInstance.id > instance_id),
-            )
-        )
+    query = _due(select(ProcessInstance), now, after)
     query = (
         query.order_by(ProcessInstance.next_wake_at, ProcessInstance.id)
         .limit(limit)

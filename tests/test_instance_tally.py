@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app
 from app.cases.counts import _counted, case_figures, case_total
-from app.cases.services import CaseFilters, cases_query
+from app.cases.services import CaseFilters, cases_query, list_page
 from app.extensions import db
 from tests.accountability_driver import PEOPLE, WOLONG_PEOPLE, Case, verify
 from tests.conftest import (
@@ -191,6 +191,17 @@ def test_list_figures_from_tallies_equal_a_full_count(
                 overdue = max(overdue, figures["overdue"]["1"])
         assert 0 < overdue < 7  # the overdue figure counted something, and not everything
         assert case_total(engine, SUPERVISOR, replace(CaseFilters(), process_id="no_such")) == 0
+        # A county's pages are found by its units, then sorted (list_page): every case of the county once,
+        # the most recently changed first, as sorting everything in scope gives them (ties by id).
+        for actor, county in ((SUPERVISOR, WANCHENG), (SUPERVISOR, WOLONG), (COUNTY_DIRECTOR, WANCHENG)):
+            everything = cases_query(engine, actor, CaseFilters(county=county))
+            expected = sorted(s.scalars(everything), key=lambda i: (i.updated_at, i.id), reverse=True)
+            paged = [
+                i
+                for n in (1, 2, 3, 4)
+                for i in list_page(engine, actor, CaseFilters(county=county, page=n, per_page=2))
+            ]
+            assert [i.id for i in paged] == [i.id for i in expected] and expected, (actor, county)
 
 
 def test_the_migration_counts_the_instances_already_there(

@@ -18,11 +18,10 @@ from app.api.openapi import doc
 from app.api.schemas import CaseDetailSchema, CasePageSchema, CaseQuerySchema
 from app.auth import current_actor
 from app.cases.counts import case_total
-from app.cases.services import CaseFilters, case_detail, case_rows, cases_query, get_case, open_case
+from app.cases.services import CaseFilters, case_detail, case_rows, get_case, list_page, open_case
 from app.extensions import db
 from app.runtime import engine
 from workflows.engine.errors import NotFound
-from workflows.engine.models import ProcessInstance
 from workflows.engine.reading import start_form
 from workflows.regulation.accountability import CASE_PROCESS
 
@@ -83,13 +82,8 @@ def create_case() -> ResponseReturnValue:
 def list_cases() -> ResponseReturnValue:
     filters = CaseFilters(**CaseQuerySchema().load(request.args))
     eng = engine()
-    query = cases_query(eng, current_actor(), filters)
     total = case_total(eng, current_actor(), filters)
-    rows = db.session.scalars(
-        query.order_by(ProcessInstance.updated_at.desc())
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
-    ).all()
+    rows = list_page(eng, current_actor(), filters)
     return CasePageSchema().dump(
         {
             "items": case_rows(eng, list(rows), eng.now()),

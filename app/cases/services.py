@@ -3,6 +3,7 @@ the cases an actor may oversee. Plain functions over the engine and the projecti
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -168,6 +169,44 @@ def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[Pr
     state JSON, tens of KB a case, which a sort of 10,000 cases would otherwise carry along)."""
     conditions = case_conditions(engine, actor, filters)
     return select(ProcessInstance).options(defer(ProcessInstance.state_json)).where(*conditions)
+
+
+def list_page(engine: Engine, actor: Actor, filters: CaseFilters) -> list[ProcessInstance]:
+    """The page of the list ``filters`` asks for, the most recently changed case first.
+
+    Filtered to a county, the county's cases are found first by their units and only they are sorted (two
+    materialized CTEs: the cases, then the page of them), joined back by id. Left to the planners, both
+    walked the sort index past every newer case of the other counties (issue 17: at 10,000 cases 1.25× on
+    SQLite and 1.4× on PostgreSQL the figure at 100; a county of 50 cases walked 9,950 others)."""
+    offset = (filters.page - 1) * filters.per_page
+    conditions = case_conditions(engine, actor, filters)
+    lean = select(ProcessInstance).options(defer(ProcessInstance.state_json))
+    if not filters.county or not _materializes(engine):
+        query = lean.where(*conditions).order_by(ProcessInstance.updated_at.desc())
+        return list(engine.session.scalars(query.limit(filters.per_page).offset(offset)))
+    found = (
+        select(ProcessInstance.id, ProcessInstance.updated_at)
+        .where(*conditions)
+        .cte("county_cases")
+        .prefix_with("MATERIALIZED")
+    )
+    page = (
+        select(found.c.id, found.c.updated_at)
+        .order_by(found.c.updated_at.desc(), found.c.id.desc())  # ties in a stable order, page to page
+        .limit(filters.per_page)
+        .offset(offset)
+        .cte("county_page")
+        .prefix_with("MATERIALIZED")
+    )
+    query = lean.join(page, page.c.id == ProcessInstance.id).order_by(
+        page.c.updated_at.desc(), page.c.id.desc()
+    )
+    return list(engine.session.scalars(query))
+
+
+def _materializes(engine: Engine) -> bool:
+    """``WITH … AS MATERIALIZED``: PostgreSQL 12+, SQLite 3.35+."""
+    return dialect_of(engine) == "postgresql" or sqlite3.sqlite_version_info >= (3, 35)
 
 
 def case_conditions(engine: Engine, actor: Actor, filters: CaseFilters) -> list[ColumnElement[bool]]:

@@ -26,6 +26,7 @@ from app.cases.services import (
     cases_query,
     county_choices,
     get_case,
+    list_page,
     open_case,
     search_cases,
     unit_choices,
@@ -80,13 +81,8 @@ def _filters() -> CaseFilters:
 def case_list() -> ResponseReturnValue:
     eng = engine()
     filters = search_cases(eng, _filters())
-    query = cases_query(eng, current_actor(), filters)
     total, counts = case_figures(eng, current_actor(), filters)
-    rows = db.session.scalars(
-        query.order_by(ProcessInstance.updated_at.desc())
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
-    ).all()
+    rows = list_page(eng, current_actor(), filters)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "cases/list.html",

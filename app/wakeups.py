@@ -124,7 +124,9 @@ def wake_due(
                 return report
             report.batches += 1
             tried += len(claimed)
-            cursor = (claimed[-1].next_wake_at, claimed[-1].id)  # type: ignore[assignment]
+            last = claimed[-1]
+            assert last.next_wake_at is not None  # claimed because it is due
+            cursor = (last.next_wake_at, last.id)
             _wake_claimed(session, engine, claimed, by, retrying, backoff, report)
         report.more_due = True
         return report
@@ -160,7 +162,8 @@ def _wake_claimed(
     committed, it takes the one-by-one path (:func:`_wake_one`: an incident unless another scheduler woke it
     meanwhile). Should the batch's commit itself fail, nothing of it was written and each instance is tried
     again one by one, so a poisoned one still gets its incident."""
-    due = {inst.id: inst.next_wake_at for inst in claimed}
+    # Every claimed instance is due, so has its wake-up time; the condition only tells the type checker.
+    due = {inst.id: inst.next_wake_at for inst in claimed if inst.next_wake_at is not None}
     woken: list[int] = []
     resolved: list[int] = []
     failed: list[int] = []
@@ -170,7 +173,7 @@ def _wake_claimed(
             if engine.wake(instance_id):
                 if instance_id in retrying:
                     resolved += [i.id for i in resolve_retried(session, instance_id, engine.now())]
-                record_firing(session, instance_id, due[instance_id], engine.now(), by)  # type: ignore[arg-type]
+                record_firing(session, instance_id, due[instance_id], engine.now(), by)
                 savepoint.commit()
                 woken.append(instance_id)
             else:
@@ -191,7 +194,7 @@ def _wake_claimed(
         log.exception("committing a batch of %s wake-ups failed: each is tried alone", len(woken))
         failed = [i for i in due if i not in report.skipped]
     for instance_id in failed:  # the one-by-one path: woken, skipped, or an incident
-        _wake_one(session, engine, instance_id, due[instance_id], by, retrying, backoff, report)  # type: ignore[arg-type]
+        _wake_one(session, engine, instance_id, due[instance_id], by, retrying, backoff, report)
 
 
 def _wake_one(

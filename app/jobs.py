@@ -26,12 +26,14 @@ from app.runtime import Runtime
 from app.wakeups import WAKE_BUDGET_SECONDS, MakeEngine, _message, wake_due
 from app.wakeups import WakeReport as WakeReport  # re-exported: callers import the timers from here too
 from app.wakeups import scheduler_name as scheduler_name
+from workflows.engine.counters import claim_once
 from workflows.engine.db_lock import advisory_key
 from workflows.engine.errors import NotFound
 from workflows.engine.incidents import Backoff
 from workflows.engine.legaltime.calendar_store import provisional_instance_ids
 from workflows.engine.legaltime.legal_time import CST, to_cst
 from workflows.engine.models import ProcessInstance
+from workflows.engine.tally import Drift, recount
 from workflows.regulation.annual import find_cycle, start_cycle
 from workflows.regulation.key_townships import start_selection
 from workflows.regulation.meetings import flag_missing_plenaries
@@ -128,7 +130,8 @@ def run_background_pass(
     budget_seconds: float | None = WAKE_BUDGET_SECONDS,
 ) -> PassReport:
     """Reload the calendar → wake the due timers → send the due alerts → follow-ups (rectification items
-    overdue, the year's plenary): the scheduler's job every interval and ``flask timers`` once. When the
+    overdue, the year's plenary) → the days' seals and the daily check of the case counts: the scheduler's
+    job every interval and ``flask timers`` once. When the
     timers ran out of ``budget_seconds`` with more due, the pass ends there (``more_due``): the scheduler
     runs the next at once, and the alerts wait until the burst is drained (issue 17: in the province
     benchmark, a scheduler sending 14,000 overdue alerts fired no timer meanwhile)."""
@@ -166,6 +169,11 @@ def run_background_pass(
         seal_working_files(session, rt)
     except Exception:  # a failed seal is retried next pass; the timers and alerts above are committed
         log.exception("sealing the working files' daily roots failed")
+    try:
+        check_tallies(session, rt.clock.now())
+    except Exception:  # retried next pass: the day is claimed only with the check's commit
+        session.rollback()
+        log.exception("the daily check of the case counts failed")
     # Timers that came due while the alerts and follow-ups ran (a burst can take minutes): now, not a pass
     # later. Cheap when none is due (one indexed query).
     late = wake_due(session, rt.engine, limit, budget_seconds=budget_seconds)
@@ -177,6 +185,32 @@ def run_background_pass(
     timers.batches += late.batches
     timers.more_due = late.more_due
     return PassReport(timers, sent, follow_ups)
+
+
+# -- the case counts, checked once a day ---------------------------------------------------------------------
+TALLY_CHECK = "daily check: case tallies"  # its counter: the last day checked (no process id has a space)
+
+
+def check_tallies(session: Session, now: datetime) -> list[Drift] | None:
+    """Once a day by the engine's clock (the first pass of the day, on whichever scheduler claims it): the
+    case lists' counts (``instance_tally``) against a full count, rewritten where they differ, every
+    difference logged as a warning — only a writer that bypassed the ORM (a bulk import, hand-written SQL)
+    makes one. ``None`` when the day was already checked. ``flask cases tallies`` does the same on demand."""
+    day = int(to_cst(now).strftime("%Y%m%d"))
+    try:
+        if not claim_once(session, TALLY_CHECK, day):
+            session.rollback()
+            return None
+        drift = recount(session, repair=True)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    for d in drift:
+        log.warning(
+            "case counts: %s tallied %s, counted %s (repaired)", "/".join(d.key), d.tallied, d.counted
+        )
+    return drift
 
 
 # -- provisional deadlines -----------------------------------------------------------------------------------

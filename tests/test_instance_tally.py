@@ -20,6 +20,7 @@ from app import create_app
 from app.cases.counts import _counted, case_figures, case_total
 from app.cases.services import CaseFilters, cases_query, list_page
 from app.extensions import db
+from app.jobs import check_tallies
 from tests.accountability_driver import PEOPLE, WOLONG_PEOPLE, Case, verify
 from tests.conftest import (
     CITY,
@@ -151,6 +152,31 @@ def test_command_names_and_repairs_drift(
     repaired = runner.invoke(args=["cases", "tallies", "--repair"])
     assert repaired.exit_code == 0 and "1 tallies differed, repaired" in repaired.output
     assert exact(session_factory) == {("rectification", WANCHENG_TOWN, "running", ""): 2}
+
+
+def test_the_daily_check_repairs_drift_once_a_day(
+    session_factory: Factory, make_engine: MakeEngine, deployed: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scheduler's pass runs ``jobs.check_tallies`` every interval; it checks (and repairs) on the first
+    pass of each day of the engine's clock only, whichever scheduler claims the day."""
+    start_case(session_factory, make_engine, key="case-1")
+    with session_factory() as s:  # a bulk load with Core: the listener never sees it
+        row = s.execute(select(ProcessInstance.__table__)).mappings().one()
+        s.execute(insert(ProcessInstance.__table__), [{**row, "id": row["id"] + 1, "business_key": "bulk"}])
+        s.commit()
+    day = datetime(2026, 11, 30, 0, 5, tzinfo=CST)
+    with session_factory() as s:
+        drift = check_tallies(s, day)
+    assert drift is not None and [(d.key, d.tallied, d.counted) for d in drift] == [
+        (("rectification", WANCHENG_TOWN, "running", ""), 1, 2)
+    ]
+    assert f"rectification/{WANCHENG_TOWN}/running/ tallied 1, counted 2 (repaired)" in caplog.text
+    assert exact(session_factory) == {("rectification", WANCHENG_TOWN, "running", ""): 2}
+    with session_factory() as s:  # later that day, another scheduler's pass: already checked
+        assert check_tallies(s, day.replace(hour=23, minute=59)) is None
+        assert check_tallies(s, day.replace(day=29, hour=12)) is None  # an earlier day never runs again
+    with session_factory() as s:
+        assert check_tallies(s, day.replace(day=1, month=12)) == []  # the next day: checked, nothing differs
 
 
 SUPERVISOR = Actor("supervisor", frozenset({("supervisor", CITY)}))

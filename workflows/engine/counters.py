@@ -23,7 +23,7 @@ table, with its foreign key to the issuing organ, and take their numbers through
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -72,3 +72,21 @@ def counter_name(process_id: str, prefix: str) -> str:
 def next_business_key(session: Session, process_id: str, prefix: str, width: int = 4) -> str:
     """``追责-2026-0001``: ``prefix`` and the next number of its counter, zero-padded to ``width`` digits."""
     return f"{prefix}{next_number(session, counter_name(process_id, prefix)):0{width}d}"
+
+
+def claim_once(session: Session, name: str, mark: int) -> bool:
+    """True for the one caller that moves the counter ``name`` up to ``mark`` (e.g. a day as ``20261130``):
+    a job that must run once a day whatever the number of schedulers claims its day here. The row stays
+    locked until the caller's transaction ends, so a second claimant of the same mark waits, then finds it
+    taken; a rolled-back claim gives the mark back. The first claim creates the row at its mark."""
+    table = cast(Table, Counter.__table__)
+    claim = (
+        update(table)
+        .where(table.c.name == name, table.c.last_number < mark)
+        .values(last_number=mark)
+        .returning(table.c.last_number)
+    )
+    if session.execute(claim).first() is not None:
+        return True
+    first = insert_ignoring_conflicts(session, table).values(name=name, last_number=mark)
+    return session.execute(first.returning(table.c.name)).first() is not None  # no row: it exists, not below

@@ -11,7 +11,8 @@ The jobs themselves are in :mod:`app.jobs` (``flask timers`` runs the same pass 
 gives them an application context and a session. They are safe with several processes sharing one
 PostgreSQL: schedulers share the due timers (row locks, SKIP LOCKED), each firing once. A pass drains what
 is due in batches for at most ``jobs.WAKE_BUDGET_SECONDS``; when it stopped with timers still due, the
-next pass starts at once instead of an interval later (issue 17).
+next pass starts at once instead of an interval later, and when the next timer falls due sooner than the
+interval, the next pass starts then (issue 17) — both ways of running it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
@@ -35,6 +36,7 @@ from app.runtime import runtime
 from workflows.engine.timers import next_due_at
 
 log = logging.getLogger(__name__)
+WAKE_JOB = "wake_due"  # the in-process scheduler's pass
 
 
 def _main_thread_alive() -> bool:
@@ -54,6 +56,17 @@ def run_timers(app: Flask, keep_going: Callable[[], bool] = _main_thread_alive) 
                 db.session.remove()
         if not report.timers.more_due or not keep_going():
             return
+
+
+def run_timers_in_process(app: Flask) -> None:
+    """The in-process job (``scripts/run``): :func:`run_timers`, then its next run moved up to the next due
+    timer when that is sooner than the interval, as the ``flask scheduler`` loop sleeps (issue 17)."""
+    run_timers(app)
+    scheduler: BackgroundScheduler | None = app.extensions.get("scheduler")
+    every = float(app.config["SCHEDULER_INTERVAL_SECONDS"])
+    wait = seconds_to_next_due(app, every)
+    if scheduler is not None and scheduler.running and wait < every:
+        scheduler.modify_job(WAKE_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=wait))
 
 
 def run_notices(app: Flask) -> None:
@@ -135,11 +148,11 @@ def init_app(app: Flask) -> None:
         return
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     scheduler.add_job(
-        run_timers,
+        run_timers_in_process,
         "interval",
         seconds=app.config["SCHEDULER_INTERVAL_SECONDS"],
         args=[app],
-        id="wake_due",
+        id=WAKE_JOB,
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),  # catch up on timers missed while the server was down

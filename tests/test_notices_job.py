@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -58,6 +59,24 @@ def test_the_serving_process_sends_a_new_tasks_notice_within_seconds(app: Flask)
     # The pass runs hourly here: the notice comes from the notices job, well within a second or two.
     sent = _wait_for(app, task_id, seconds=10)
     assert sent and {n.message for n in sent} == {name}
+
+
+def test_the_in_process_pass_comes_back_when_the_next_timer_is_due(app: Flask) -> None:
+    """The pass runs hourly here; with a timer due in 5 s, the job's next run is moved up to it, as the
+    ``flask scheduler`` loop sleeps only until the next due timer (issue 17)."""
+    job = app.extensions["scheduler"].get_job(scheduler.WAKE_JOB)
+    deadline = time.monotonic() + 10
+    while job.next_run_time - datetime.now(UTC) < timedelta(minutes=30) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the start-up pass has run: the next one is an hour away
+        job = app.extensions["scheduler"].get_job(scheduler.WAKE_JOB)
+    assert job.next_run_time - datetime.now(UTC) > timedelta(minutes=30)
+    with app.app_context():
+        inst = engine().start("three_steps", business_key=f"通知-{uuid4().hex}", unit_code=TOWN)
+        inst.next_wake_at = engine().now() + timedelta(seconds=5)
+        db.session.commit()
+    scheduler.run_timers_in_process(app)
+    job = app.extensions["scheduler"].get_job(scheduler.WAKE_JOB)
+    assert job.next_run_time - datetime.now(UTC) < timedelta(seconds=10)
 
 
 def test_the_notices_job_sends_each_arrival_once(app: Flask) -> None:

@@ -273,7 +273,7 @@ class Engine:
                 task=row,
                 detail={"reason": reason, "to": previous.task_spec.bpmn_id},
             )
-            wf.reset_from_task_id(previous.id)
+            waiting.reset_to(wf, previous.id)
             self._advance(inst, wf, loaded, actor)
         return inst
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -52,3 +53,12 @@ def reevaluate_provisional_timers(wf: BpmnWorkflow, evaluate: Any) -> dict[str, 
             task.internal_data["event_value"] = new
             changed[task.task_spec.bpmn_id or task.task_spec.name] = new
     return changed
+
+
+def reset_to(wf: BpmnWorkflow, task_id: UUID) -> None:
+    """Reset the workflow to the task ``task_id`` (驳回: send a case back to an earlier step). SpiffWorkflow
+    3.2 removes the task's descendants from the tree but leaves a removed waiting event — the boundary timer
+    of the task being sent back — registered, and its next timer refresh fails on the detached task: it is
+    unregistered here."""
+    for removed in wf.reset_from_task_id(task_id):
+        wf.event_manager.remove_task(removed)

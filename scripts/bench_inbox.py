@@ -58,6 +58,7 @@ def fill(app, count: int, mine: int, overdue_share: bool = True) -> None:  # typ
         instances, tasks = [], []
         for i in range(count):
             town = own[i % len(own)] if i < mine else others[i % len(others)]
+            due = now + timedelta(days=(i % 60) - 10 if overdue_share or i < mine else (i % 50) + 1)
             instances.append(
                 {
                     "id": 100000 + i,
@@ -73,9 +74,9 @@ def fill(app, count: int, mine: int, overdue_share: bool = True) -> None:  # typ
                     "started_by": "bench",
                     "summary": {"level": ["notification", "interview", "listing"][i % 3]},
                     "has_provisional": False,
+                    "earliest_due_at": due,  # its one open task's, as a step would write it
                 }
             )
-            due = now + timedelta(days=(i % 60) - 10 if overdue_share or i < mine else (i % 50) + 1)
             tasks.append(
                 {
                     "id": str(uuid.uuid4()),

@@ -101,6 +101,7 @@ def fill(app, count: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
             facts = f"{town.name}{rng.choice(ISSUES)}{rng.choice(TAILS)}"
             if i >= count // 2 and not sample and len(leaders[0]["name"]) == 3:  # a name the trigrams find
                 sample.update(key=key, unit=town.name, leader=leaders[0]["name"])
+            due = now + timedelta(days=(i % 60) - 10)
             instances.append(
                 {
                     "id": case_id,
@@ -116,9 +117,9 @@ def fill(app, count: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
                     "started_by": "bench",
                     "summary": {"level": ["notification", "interview", "listing"][i % 3]},
                     "has_provisional": False,
+                    "earliest_due_at": due,  # its one open task's, as a step would write it
                 }
             )
-            due = now + timedelta(days=(i % 60) - 10)
             tasks.append(
                 {
                     "id": str(uuid.uuid4()),

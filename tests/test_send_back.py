@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TOWN_LEADER
+from tests.test_earliest_due import earliest
 from tests.test_engine import complete, run_to_rectify, start_case
 from workflows.engine.core import Engine
 from workflows.engine.models import ProcessInstance, Task
@@ -41,6 +42,8 @@ def test_a_step_with_a_boundary_timer_can_be_sent_back(
         inst = s.get(ProcessInstance, case)
         assert inst is not None and inst.status == "running"
         assert inst.next_wake_at is None  # 整改期满 was 整改's: it no longer waits
+    measures_due = earliest(session_factory)[case]
+    assert measures_due is not None and measures_due < timer  # the reopened step's own deadline
     complete(session_factory, make_engine, case, "report_measures", {"measures": "加强巡防"}, TOWN_LEADER)
     assert open_steps(session_factory, case) == ["rectify"]
     with session_factory() as s:

@@ -4,9 +4,9 @@ without scanning every case in scope (issue 17: a page at 10,000 cases costs wha
 * Without a search, they are sums of the engine's tallies (``workflows/engine/tally.py``: instances per
   process, unit, status and level, kept in each step's transaction): O(units × statuses × levels that have
   cases), exact. Units become counties here, through the regulation's organisation tree.
-* The overdue count is the cases in scope with an open task past its deadline, found from those tasks
-  through ``ix_task_state_due`` (state, due_at): O(overdue tasks), not O(cases). It cannot be a tally:
-  a task becomes overdue by the clock moving, not by a write.
+* The overdue count is the cases in scope whose earliest open deadline (``earliest_due_at``, written by
+  each step) has passed, counted in ``ix_process_instance_process_due_unit`` alone: O(overdue cases) index
+  entries, no row read. It cannot be a tally: a case becomes overdue by the clock moving, not by a write.
 * With a search (``q``) the matches are already a set (``search_cases``), and the figures count over it:
   O(matches).
 """
@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 from app.cases.services import CaseFilters, case_conditions, cases_query
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
-from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.models import ProcessInstance
 from workflows.engine.tally import Tally, tallies
 from workflows.regulation.roles import org_of
 
@@ -56,17 +56,9 @@ def _tallied(
 
 
 def overdue_count(engine: Engine, actor: Actor, filters: CaseFilters) -> int:
-    """The cases under ``filters`` (its ``overdue`` aside) with an open task past its deadline: from the
-    overdue open tasks (``ix_task_state_due``) to their cases, each case once."""
-    query = (
-        select(func.count(Task.instance_id.distinct()))
-        .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
-        .where(
-            Task.state == "ready",
-            Task.due_at < engine.now(),
-            *case_conditions(engine, actor, replace(filters, overdue=None)),
-        )
-    )
+    """The cases under ``filters`` (its ``overdue`` aside) with an open task past its deadline."""
+    conditions = case_conditions(engine, actor, replace(filters, overdue=True))
+    query = select(func.count()).select_from(ProcessInstance).where(*conditions)
     return engine.session.scalar(query) or 0
 
 
@@ -119,10 +111,7 @@ def _counted(engine: Engine, actor: Actor, filters: CaseFilters) -> dict[str, di
     session = engine.session
     base = cases_query(engine, actor, _scope(filters, status=filters.status)).subquery()
     level = base.c.summary["level"].as_string()
-    # Not a correlated EXISTS per case: one set of overdue cases, hashed.
-    late = base.c.id.in_(
-        select(Task.instance_id).where(Task.state == "ready", Task.due_at < engine.now()).distinct()
-    )
+    late = base.c.earliest_due_at < engine.now()
     grouped = session.execute(
         select(level, base.c.unit_code, func.count(), func.sum(case((late, 1), else_=0))).group_by(
             level, base.c.unit_code

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, select
+from sqlalchemy import ARRAY, ColumnElement, Select, any_, bindparam, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from app.auth.services import people_named
@@ -210,8 +210,8 @@ def _materializes(engine: Engine) -> bool:
 
 
 def case_conditions(engine: Engine, actor: Actor, filters: CaseFilters) -> list[ColumnElement[bool]]:
-    """What :func:`cases_query` asks of a ``process_instance`` row, for queries that start elsewhere (the
-    overdue count starts from the overdue tasks, ``app.cases.counts``)."""
+    """What :func:`cases_query` asks of a ``process_instance`` row, for the queries that count and group
+    rather than list (``app.cases.counts``)."""
     org = org_of(engine)
     units = org.subtree({code for _, code in actor.grants})
     conditions = [ProcessInstance.process_id == filters.process_id]
@@ -228,13 +228,9 @@ def case_conditions(engine: Engine, actor: Actor, filters: CaseFilters) -> list[
         conditions.append(_one_of(engine, ProcessInstance.unit_code, county))
     if filters.level:
         conditions.append(ProcessInstance.summary["level"].as_string() == filters.level)
-    if filters.overdue is not None:
-        late = (
-            select(Task.id)
-            .where(Task.instance_id == ProcessInstance.id, Task.state == "ready", Task.due_at < engine.now())
-            .exists()
-        )
-        conditions.append(late if filters.overdue else ~late)
+    if filters.overdue is not None:  # an open task past its deadline: the earliest one has passed
+        late = ProcessInstance.earliest_due_at < engine.now()
+        conditions.append(late if filters.overdue else or_(ProcessInstance.earliest_due_at.is_(None), ~late))
     return conditions
 
 

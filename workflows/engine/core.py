@@ -361,6 +361,7 @@ class Engine:
     ) -> None:
         open_rows = self.projection.sync(inst, wf, now, known_open)
         self._opened[inst.id] = open_rows
+        inst.earliest_due_at = min((row.due_at for row in open_rows if row.due_at), default=None)
         inst.next_wake_at, provisional_timer = waiting.next_wake(wf)
         inst.has_provisional = provisional_timer or any(row.due_provisional for row in open_rows)
         if wf.is_completed():

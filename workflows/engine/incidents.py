@@ -301,6 +301,7 @@ def cancel(engine: Engine, incident_id: int, actor: Actor, reason: str) -> Incid
                 row.state = "cancelled"
                 engine.event(inst, actor, "task_cancelled", task=row)
             inst.status, inst.completed_at, inst.next_wake_at, inst.updated_at = "cancelled", now, None, now
+            inst.earliest_due_at = None  # its tasks were cancelled above: nothing of it is due any more
             engine.event(
                 inst,
                 actor,

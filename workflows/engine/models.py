@@ -121,6 +121,9 @@ class ProcessInstance(Base):
         # a page of 10,000 cases on PostgreSQL, instead of sorting them all). With the unit in the index, a
         # list filtered to a county checks each case's unit in the index while it walks, not in the table.
         Index("ix_process_instance_process_updated_unit", "process_id", "updated_at", "unit_code"),
+        # A procedure's overdue cases (earliest_due_at < now) read in the index alone, unit included: the case
+        # list's overdue count costs index entries, not a task and a case row each (issue 17).
+        Index("ix_process_instance_process_due_unit", "process_id", "earliest_due_at", "unit_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -134,6 +137,9 @@ class ProcessInstance(Base):
     state_json: Mapped[str] = mapped_column(Text)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     next_wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The earliest deadline of its open tasks (None: none has one), written with them by every step
+    # (Engine._write_back) and cleared by a cancellation: the case is overdue once it has passed.
+    earliest_due_at: Mapped[datetime | None]
     has_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     # What lists show without loading the workflow: current level, stage, outcome (see records.py).
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, active_history=True)

@@ -141,6 +141,17 @@ def deployed(session: Session, engine: Engine) -> Any:
 
 
 @pytest.fixture
+def fixtures_app(db_url: str, session: Session) -> Iterator[Flask]:
+    """The app on the engine tests' database (the fixtures' definitions): for its CLI and migrations."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "t", "DEFINITIONS_ROOT": FIXTURES})
+    yield app
+    from app.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def real_definitions(session: Session, engine: Engine) -> Iterator[None]:
     """bpmn/ and forms/ of the checkout, deployed as version 1."""
     deploy(session, read_project_files(ROOT), engine.checks, created_by="test")

@@ -5,7 +5,7 @@ the case list's overdue count and filter read it, and the migration fills it for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +15,10 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
 from app.cases.counts import overdue_count
 from app.cases.services import CaseFilters, cases_query
 from app.extensions import db
-from tests.conftest import CITY, COUNTY_COMMITTEE, COUNTY_OFFICE, FIXTURES, TOWN_LEADER, WOLONG_TOWN
+from tests.conftest import CITY, COUNTY_COMMITTEE, COUNTY_OFFICE, TOWN_LEADER, WOLONG_TOWN
 from tests.test_engine import complete, run_to_rectify, start_case
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
@@ -82,16 +81,8 @@ def test_every_step_keeps_the_earliest_open_deadline(
     assert earliest(session_factory) == {case: None, other: None}
 
 
-@pytest.fixture
-def app(db_url: str, session: Session) -> Iterator[Flask]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "t", "DEFINITIONS_ROOT": FIXTURES})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_the_migration_fills_it_for_the_cases_already_there(
-    app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
+    fixtures_app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
 ) -> None:
     from flask_migrate import downgrade, upgrade
 
@@ -100,7 +91,7 @@ def test_the_migration_fills_it_for_the_cases_already_there(
     start_case(session_factory, make_engine, key="case-2")
     before = earliest(session_factory)
     assert before[case] is not None
-    with app.app_context():
+    with fixtures_app.app_context():
         downgrade(revision="c18a1b2c3d05")
         upgrade()
         db.engine.dispose()

@@ -6,7 +6,7 @@ case list's figures from the tallies equal those a full scan gives."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -16,7 +16,6 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app
 from app.cases.counts import _counted, case_figures, case_total
 from app.cases.services import CaseFilters, cases_query, list_page
 from app.extensions import db
@@ -25,7 +24,6 @@ from tests.accountability_driver import PEOPLE, WOLONG_PEOPLE, Case, verify
 from tests.conftest import (
     CITY,
     COUNTY_OFFICE,
-    FIXTURES,
     TOWN_LEADER,
     WANCHENG,
     WANCHENG_TOWN,
@@ -127,19 +125,11 @@ def test_levels_are_tallied_as_cases_move(
     }
 
 
-@pytest.fixture
-def app(db_url: str, session: Session) -> Iterator[Flask]:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "t", "DEFINITIONS_ROOT": FIXTURES})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_command_names_and_repairs_drift(
-    app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
+    fixtures_app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
 ) -> None:
     start_case(session_factory, make_engine, key="case-1")
-    runner = app.test_cli_runner()
+    runner = fixtures_app.test_cli_runner()
     checked = runner.invoke(args=["cases", "tallies"])
     assert checked.exit_code == 0 and "0 tallies differed" in checked.output
     with session_factory() as s:  # a bulk load with Core: the listener never sees it
@@ -231,13 +221,13 @@ def test_list_figures_from_tallies_equal_a_full_count(
 
 
 def test_the_migration_counts_the_instances_already_there(
-    app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
+    fixtures_app: Flask, session_factory: Factory, make_engine: MakeEngine, deployed: Any
 ) -> None:
     from flask_migrate import downgrade, upgrade
 
     for key, unit in (("case-1", WANCHENG_TOWN), ("case-2", WANCHENG_TOWN), ("case-3", WOLONG_TOWN)):
         start_case(session_factory, make_engine, unit=unit, key=key)
-    with app.app_context():
+    with fixtures_app.app_context():
         downgrade(revision="c17d1b2c3d04")  # before the tallies: the instances are all there is
         try:
             with session_factory() as s:

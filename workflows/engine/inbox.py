@@ -3,21 +3,29 @@ projection; no workflow is loaded. The web inbox and the API build their filters
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, false, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.engine.actors import Actor
 from workflows.engine.models import Task
 
 
+def held_by(grants: Collection[tuple[str, str]]) -> ColumnElement[bool]:
+    """Task rows of one of ``grants`` (role, organisation). One equality pair per grant, not ``(role,
+    org_code) IN (VALUES …)``: SQLite's planner, once it has statistics (the daily upkeep's ANALYZE), would
+    scan every open task by deadline for the row values rather than look each pair up in ix_task_inbox
+    (issue 17: 2× at 10,000 open tasks)."""
+    if not grants:
+        return false()
+    return or_(*(and_(Task.role == role, Task.org_code == org) for role, org in sorted(grants)))
+
+
 def visible_tasks(actor: Actor) -> Select[Task]:
     """Open tasks the actor may work (a base query to filter, sort and page further)."""
-    if not actor.grants:
-        return select(Task).where(false())
-    held = tuple_(Task.role, Task.org_code).in_(sorted(actor.grants))
-    return select(Task).where(Task.state == "ready", held)
+    return select(Task).where(Task.state == "ready", held_by(actor.grants))
 
 
 def open_tasks_for(session: Session, actor: Actor) -> list[Task]:

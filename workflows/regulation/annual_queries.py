@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session, defer
 
+from workflows.engine.inbox import held_by
 from workflows.engine.legaltime.legal_time import to_cst
 from workflows.engine.models import InstanceEvent, ProcessInstance, Task
 from workflows.regulation.accountability import CASE_PROCESS
@@ -248,7 +249,7 @@ def overdue_tasks(
     """The open tasks past their deadline that a supervisor sees, of the instances of ``year`` (cases,
     cycles, letters, inspections …): those of instances at ``units`` (``None``: the whole city), and those
     they hold themselves (a county's tasks on the city's cycle) — each once, the most overdue first."""
-    held = tuple_(Task.role, Task.org_code).in_(sorted(grants)) if grants else false()
+    held = held_by(grants)
     seen = true() if units is None else or_(ProcessInstance.unit_code.in_(sorted(units)), held)
     rows = session.execute(
         select(Task, ProcessInstance)

@@ -177,12 +177,18 @@ def test_send_back_transfer_urge_attach(app: Flask) -> None:
     )
     verify = ready(app, case_id, "verify_case")
     director, csrf = login(app, "411302.office_director")
-    # 驳回 needs a reason, then returns the case to registration.
+    # 驳回 needs a reason, then returns the case to registration; registration itself has nothing before it.
     director.post(f"/tasks/{verify.id}/send-back", data={"csrf_token": csrf, "reason": ""})
     assert ready(app, case_id, "verify_case").id == verify.id
     director.post(f"/tasks/{verify.id}/send-back", data={"csrf_token": csrf, "reason": "材料不全，请补充。"})
     again = ready(app, case_id, "register_report")
     assert again.id == register.id and again.state == "ready"
+    refused = staff.post(
+        f"/tasks/{register.id}/send-back",
+        data={"csrf_token": staff_csrf, "reason": "无"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "该环节不能驳回" in refused and ready(app, case_id, "register_report").id == register.id
     # The staff member registers again; the director uploads a file, then 转办 is refused to a non-holder.
     staff.post(
         f"/tasks/{register.id}",

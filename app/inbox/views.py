@@ -186,6 +186,9 @@ def _engine_message(exc: EngineError) -> str:
     return {
         "not_authorized": _("您没有办理该任务的权限。"),
         "task_not_ready": _("该任务已办理或不可办理。"),
+        "nothing_to_send_back": _(
+            "该环节不能驳回：它不是由上一办理环节提交的（首个环节，或由期限届满等事件开启）。"
+        ),
         "conflict": _("案件刚被他人修改，请刷新后重试。"),
         "not_found": _("未找到。"),
     }.get(exc.code) or engine_error_text(exc)

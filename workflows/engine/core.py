@@ -35,6 +35,7 @@ from workflows.engine.errors import (
     FormInvalid,
     NotAuthorized,
     NotFound,
+    NothingToSendBack,
     ProcessFailed,
     TaskNotReady,
 )
@@ -256,14 +257,11 @@ class Engine:
         task = wf.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             raise TaskNotReady(f"task {row.name!r} is not ready in the workflow")
-        previous = task.parent
-        while previous is not None and not (
-            getattr(previous.task_spec, "manual", False) and previous.state == TaskState.COMPLETED
-        ):
-            previous = previous.parent
-        if previous is None or previous.workflow is not task.workflow:
-            raise TaskNotReady(
-                f"task {row.name!r} is the first step of its procedure; nothing to send back to"
+        previous = waiting.returnable_step(task)
+        if previous is None:
+            raise NothingToSendBack(
+                f"task {row.name!r} was not handed on by an earlier step of its procedure (it is the first, "
+                "or a deadline or another event opened it): nothing to send back to"
             )
         with self._running():
             self.event(

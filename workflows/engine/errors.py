@@ -27,6 +27,13 @@ class TaskNotReady(EngineError):
     code = "task_not_ready"
 
 
+class NothingToSendBack(TaskNotReady):
+    """驳回 has no earlier step to return the task to: it is the first of its procedure, or a deadline,
+    another event or a called procedure opened it rather than a person's step."""
+
+    code = "nothing_to_send_back"
+
+
 class Conflict(EngineError):
     """Someone else changed the instance since it was read; nothing was written, try again."""
 

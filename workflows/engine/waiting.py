@@ -12,7 +12,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.engine.sandboxing.scripting import PROVISIONAL_KEY
@@ -62,3 +65,21 @@ def reset_to(wf: BpmnWorkflow, task_id: UUID) -> None:
     unregistered here."""
     for removed in wf.reset_from_task_id(task_id):
         wf.event_manager.remove_task(removed)
+
+
+def returnable_step(task: SpiffTask) -> SpiffTask | None:
+    """The earlier user task 驳回 returns ``task`` to: the nearest completed user task above it in its own
+    procedure, when only flow lies between them (gateways, scripts, the splits of boundary events). None when
+    there is none, or when an event (a deadline that passed, a message, a signal) or a called procedure
+    opened the way to ``task``: no person's step handed it on, and going back would undo what that event or
+    procedure did — a unit applying for the acceptance check after its rectification period must not
+    return the case to the committee's decision."""
+    previous = task.parent
+    while previous is not None and previous.workflow is task.workflow:
+        spec = previous.task_spec
+        if getattr(spec, "manual", False) and previous.state == TaskState.COMPLETED:
+            return previous
+        if isinstance(spec, CatchingEvent | SubWorkflowTask):
+            return None
+        previous = previous.parent
+    return None

@@ -48,6 +48,7 @@ from workflows.engine.projection import TaskProjection
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.script_helpers import make_helpers
 from workflows.engine.sandboxing.scripting import ScriptEngine, end_events
+from workflows.engine.send_back import reset_to, returnable_step
 from workflows.engine.step_events import StepEvents
 
 # A completion's one read: the task, its instance and the instance's other open tasks. Built once: building
@@ -257,7 +258,7 @@ class Engine:
         task = wf.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             raise TaskNotReady(f"task {row.name!r} is not ready in the workflow")
-        previous = waiting.returnable_step(task)
+        previous = returnable_step(task)
         if previous is None:
             raise NothingToSendBack(
                 f"task {row.name!r} was not handed on by an earlier step of its procedure (it is the first, "
@@ -271,7 +272,7 @@ class Engine:
                 task=row,
                 detail={"reason": reason, "to": previous.task_spec.bpmn_id},
             )
-            waiting.reset_to(wf, previous.id)
+            reset_to(wf, previous.id)
             self._advance(inst, wf, loaded, actor)
         return inst
 

@@ -182,9 +182,9 @@ def year(
     clock: ManualClock,
     real_definitions: None,
 ) -> Any:
-    """The annual cycle's driver (tests/test_annual_cycle.py ``Year``) on the real definitions, 5 January."""
+    """The annual cycle's driver (tests/annual_driver.py ``Year``) on the real definitions, 5 January."""
     from app.indicators.demo import seed_demo_indicator_sets
-    from tests.test_annual_cycle import YEAR, Year  # that module imports this one's constants
+    from tests.annual_driver import YEAR, Year  # that module imports this one's constants
 
     with session_factory() as s:  # the 2026 indicator sets init-demo gives every committee (Art. 19)
         seed_demo_indicator_sets(s, year=YEAR)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import CITY, CITY_DIRECT, WANCHENG, WOLONG
-from tests.test_annual_cycle import (
+from tests.annual_driver import (
     APPROVE,
     DEBRIEFING,
     DEPARTMENTS,
@@ -23,6 +22,7 @@ from tests.test_annual_cycle import (
     end_of,
     scores,
 )
+from tests.conftest import CITY, CITY_DIRECT, WANCHENG, WOLONG
 from workflows.engine.actors import Actor
 from workflows.engine.errors import FormInvalid
 from workflows.engine.models import InstanceEvent, ProcessInstance

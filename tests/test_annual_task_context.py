@@ -2,7 +2,7 @@
 annual report, letter, findings and cases (Art. 13, 15, 17, 18, 20, 31); the joint meeting, its convener
 and the committee see the scores, proposed grades and the departments' opinions (Art. 20, 24); the office
 receiving a lower committee's annual report sees its text (Art. 17). Driven through a year with a moved
-clock (tests/test_annual_cycle.py ``Year``); the page is checked on the real app with the demo data."""
+clock (tests/annual_driver.py ``Year``); the page is checked on the real app with the demo data."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from app.auth.models import RoleGrant, User
 from app.extensions import db
 from app.runtime import runtime
-from tests.conftest import CITY, CITY_DIRECT, WANCHENG, WOLONG, demo_app
-from tests.test_annual_cycle import (
+from tests.annual_driver import (
     ANNUAL_REPORT,
     DEPARTMENTS,
     FOUND,
@@ -32,6 +31,7 @@ from tests.test_annual_cycle import (
     Year,
     scores,
 )
+from tests.conftest import CITY, CITY_DIRECT, WANCHENG, WOLONG, demo_app
 from tests.test_web import login
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST

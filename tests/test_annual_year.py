@@ -14,8 +14,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import run_background_pass
 from app.runtime import runtime
+from tests.annual_driver import YEAR, Year, end_of
 from tests.conftest import CITY, demo_app
-from tests.test_annual_cycle import YEAR, Year, end_of
 from tests.test_web import login
 from workflows.engine.legaltime.clock import ManualClock
 from workflows.engine.legaltime.legal_time import CST
@@ -111,8 +111,8 @@ def test_the_new_year_starts_on_the_engines_clock(app: Flask) -> None:
 
 @pytest.mark.obligation("O13.2")
 def test_a_letter_still_being_revised_on_31_march_is_late_too(year: Year) -> None:
+    from tests.annual_driver import AMEND, REVISE, SIGN
     from tests.conftest import WOLONG
-    from tests.test_annual_cycle import AMEND, REVISE, SIGN
     from workflows.regulation.annual_queries import letters
 
     city = year.start()

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import run_background_pass
 from app.runtime import engine, runtime
+from tests.annual_driver import APPROVE, DRAFT, SIGN
 from tests.browser import login_page
 from tests.conftest import demo_app
-from tests.test_annual_cycle import APPROVE, DRAFT, SIGN
 from tests.test_web import login, open_case
 from workflows.engine.actors import Actor
 from workflows.engine.legaltime.clock import ManualClock

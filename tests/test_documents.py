@@ -277,7 +277,7 @@ def test_200_issues_from_two_processes_are_gapless_and_unique(
 
 @pytest.mark.obligation("O13.1")
 def test_a_signed_target_letter_is_frozen_with_the_years_targets_and_indicators(year: Any) -> None:
-    from tests.test_annual_cycle import DRAFT, SIGN, YEAR
+    from tests.annual_driver import DRAFT, SIGN, YEAR
 
     city = year.start()
     year.letters_issued(city)
@@ -310,7 +310,7 @@ def test_a_signed_target_letter_is_frozen_with_the_years_targets_and_indicators(
 def test_a_letter_signed_where_no_issuing_organ_is_configured_is_signed_and_the_file_says_why(
     year: Any,
 ) -> None:
-    from tests.test_annual_cycle import SIGN, YEAR
+    from tests.annual_driver import SIGN, YEAR
 
     with year.factory() as s:
         s.execute(delete(IssuingOrgan).where(IssuingOrgan.org_code == CITY))

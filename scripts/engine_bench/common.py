@@ -164,13 +164,19 @@ def bench_database(url: str | None) -> Iterator[Namespace]:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')  # a crashed run's
         conn.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    # The case search's trigram index (workflows/regulation/case_search.py) needs pg_trgm: once, in public,
+    # which every part's search_path ends with; created in the first part's schema, the others lacked it.
+    extension = create_engine(bench_url, isolation_level="AUTOCOMMIT")
+    with extension.connect() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+    extension.dispose()
 
     def pg_namespace(name: str) -> SqlEngine:
         ddl = create_engine(bench_url, isolation_level="AUTOCOMMIT")
         with ddl.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
         ddl.dispose()
-        engines.append(create_engine(bench_url, connect_args={"options": f"-csearch_path={name}"}))
+        engines.append(create_engine(bench_url, connect_args={"options": f"-csearch_path={name},public"}))
         return engines[-1]
 
     try:

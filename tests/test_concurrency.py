@@ -15,11 +15,10 @@ import sys
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -40,6 +39,7 @@ from app.org.upkeep import UNASSIGNED, flag_unassigned_tasks
 from app.runtime import engine as app_engine
 from app.runtime import runtime
 from tests.conftest import ROOT, WANCHENG_TOWN, demo_app
+from tests.race import needs_postgresql, race
 from workflows.engine.actors import Actor
 from workflows.engine.counters import counter_name, next_business_key, next_number
 from workflows.engine.db_lock import exclusive
@@ -56,14 +56,6 @@ REPORT = {
     "facts": "辖区内阶段性刑事治安案件多发。",
 }
 MIGRATION = ROOT / "migrations" / "versions" / "c16b0c0a7e02_case_number_counters.py"
-
-
-def _needs_postgresql(sql_engine: SqlEngine, what: str) -> None:
-    if sql_engine.dialect.name != "postgresql":
-        pytest.skip(
-            f"CONCURRENCY NOT TESTED: {what} needs PostgreSQL (row locks across connections); SQLite "
-            "serialises writers with its file lock. Run with DATABASE_URL=postgresql://… to test it."
-        )
 
 
 # -- the counter ---------------------------------------------------------------------------------------------
@@ -156,7 +148,7 @@ def _case_keys(app: Flask) -> list[str]:
 def test_200_case_openings_at_once_get_200_unique_gapless_numbers(app: Flask, sql_engine: SqlEngine) -> None:
     """200 officials' clients post a report at the same moment through ``POST /api/v1/cases``: every one is
     opened (201), and the numbers are 追责-2026-0001 … 0200, none twice, none skipped."""
-    _needs_postgresql(sql_engine, "200 openings at once")
+    needs_postgresql(sql_engine, "200 openings at once")
     before = _case_keys(app)
     login = app.test_client()
     got = login.post("/api/v1/auth/login", json={"username": "411302.office_staff", "password": "demo"})
@@ -215,35 +207,6 @@ def _open_cases(app: Flask, count: int) -> list[int]:
         return ids
 
 
-def _race(app: Flask, step: Callable[[Session], Any]) -> tuple[Any, Any]:
-    """Run ``step`` in two sessions the way two schedulers collide: the first has flushed its alert rows but
-    not committed when the second picks the same tasks (none alerted yet, as far as it can see) and inserts
-    the same rows; it must wait for the first, skip what the first sent, and commit without error."""
-    with app.app_context():
-        factory = sessionmaker(bind=db.engine, expire_on_commit=False)
-    outcome: dict[str, Any] = {}
-
-    def second() -> None:
-        try:
-            with factory() as s:
-                outcome["second"] = step(s)
-                s.commit()
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    with factory() as first:
-        got = step(first)  # flushed, not committed: its alert rows are locked
-        loser = threading.Thread(target=second)
-        loser.start()
-        time.sleep(0.5)
-        assert loser.is_alive(), "the second pass did not wait for the first one's alert rows"
-        first.commit()
-    loser.join(timeout=60)
-    assert not loser.is_alive()
-    assert "error" not in outcome, outcome.get("error")
-    return got, outcome["second"]
-
-
 def _alert_rows(app: Flask, kind: str, instance_ids: list[int]) -> tuple[list[str], list[str], int]:
     """The open tasks of these instances, the task ids of their ``kind`` alerts, and their notices."""
     with app.app_context():
@@ -275,7 +238,7 @@ def _holders(app: Flask, task_ids: list[str]) -> int:
 def test_two_alert_passes_racing_send_each_alert_once(app: Flask) -> None:
     ids = _open_cases(app, 5)
     later = _due_after(app, ids)
-    sent_first, sent_second = _race(app, lambda s: send_due_alerts(s, later))
+    sent_first, sent_second = race(app, lambda s: send_due_alerts(s, later))
     assert sent_first > 0 and sent_second == 0
     for kind in ("arrived", "overdue"):
         tasks, alerted, notices = _alert_rows(app, kind, ids)
@@ -289,7 +252,7 @@ def test_two_alert_passes_racing_send_each_alert_once(app: Flask) -> None:
 def test_two_schedulers_started_together_never_fail(app: Flask, sql_engine: SqlEngine) -> None:
     """Free-running: two passes released at the same instant, three rounds, each on newly opened cases;
     neither pass raises, every alert goes out, and the notices add up to each alert's holders once."""
-    _needs_postgresql(sql_engine, "two free-running passes")
+    needs_postgresql(sql_engine, "two free-running passes")
     with app.app_context():
         factory = sessionmaker(bind=db.engine, expire_on_commit=False)
     errors: list[BaseException] = []
@@ -338,7 +301,7 @@ def test_two_upkeep_passes_racing_flag_an_unassigned_task_once(app: Flask) -> No
         org = runtime().org(db.session())
         now = runtime().clock.now()
     try:
-        first, second = _race(app, lambda s: flag_unassigned_tasks(s, org, now))
+        first, second = race(app, lambda s: flag_unassigned_tasks(s, org, now))
         assert tasks and {task_id for task_id, _, _ in tasks} <= set(first) and second == []
         task_ids, alerted, notices = _alert_rows(app, UNASSIGNED, ids)
         assert sorted(alerted) == sorted(task_ids)

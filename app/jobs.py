@@ -251,13 +251,22 @@ def recompute_provisional_deadlines(
 
 
 # -- 1 January -----------------------------------------------------------------------------------------------
+YEAR_CYCLE_START = "annual cycle start"  # its counter: the last year started by the pass
+
+
 def start_year_cycle(session: Session, make_engine: MakeEngine) -> ProcessInstance | None:
     """1 January: the city committee's annual cycle for the engine clock's year starts (Art. 13: letters in
     Q1), with the city office's selection of the year's key townships (Art. 35 para 2, O35.2). Idempotent:
     None when it is already running, no organisation is loaded or no ``annual_cycle`` is deployed."""
     engine = make_engine(session)
     city, year = org_of(engine).city_code, engine.now().year
-    if city is None or find_cycle(session, year, city) is not None:
+    # Two schedulers may both find no cycle and start one (issue 17: scripts/serve starts two): the year
+    # is claimed first, so the second waits for the first one's commit and then finds the year taken. A
+    # rolled-back start gives the year back.
+    if city is None or not claim_once(session, YEAR_CYCLE_START, year):
+        session.rollback()
+        return None
+    if find_cycle(session, year, city) is not None:  # started by hand already
         session.rollback()
         return None
     try:

@@ -67,7 +67,7 @@ def test_the_in_process_pass_comes_back_when_the_next_timer_is_due(app: Flask) -
     job = app.extensions["scheduler"].get_job(scheduler.WAKE_JOB)
     deadline = time.monotonic() + 10
     while job.next_run_time - datetime.now(UTC) < timedelta(minutes=30) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the start-up pass has run: the next one is an hour away
+        time.sleep(0.05)  # the start-up pass was sent off (it may still run: two at once are safe)
         job = app.extensions["scheduler"].get_job(scheduler.WAKE_JOB)
     assert job.next_run_time - datetime.now(UTC) > timedelta(minutes=30)
     with app.app_context():

@@ -20,12 +20,24 @@ that need follow-up state ``record("rectification_items", …)`` (:mod:`workflow
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from workflows.engine.core import Engine
+from workflows.engine.counters import insert_ignoring_conflicts
 from workflows.engine.legaltime import clock
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import Base, InstanceEvent, ProcessInstance
@@ -186,12 +198,17 @@ def flag_missing_plenaries(session: Session, org: OrgTree, year: int, now: datet
         )
     )
     missing = sorted(committees - plenary_held(session, year, due) - flagged)
-    session.add_all(
-        MeetingDutyFlag(committee_code=code, year=year, duty=PLENARY, due_at=due, flagged_at=now)
+    if not missing:
+        return []
+    # Two schedulers may check at once (issue 17: scripts/serve starts two): the second waits for the
+    # first one's flags, skips them and returns only the committees it flagged itself.
+    table = cast(Table, MeetingDutyFlag.__table__)
+    rows = [
+        {"committee_code": code, "year": year, "duty": PLENARY, "due_at": due, "flagged_at": now}
         for code in missing
-    )
-    session.flush()
-    return missing
+    ]
+    insert = insert_ignoring_conflicts(session, table).values(rows).returning(table.c.committee_code)
+    return sorted(session.scalars(insert))
 
 
 def plenary_flags(session: Session, year: int) -> list[MeetingDutyFlag]:

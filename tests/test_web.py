@@ -177,6 +177,9 @@ def test_send_back_transfer_urge_attach(app: Flask) -> None:
     )
     verify = ready(app, case_id, "verify_case")
     director, csrf = login(app, "411302.office_director")
+    # 驳回 is offered where there is a step to return to: on verification, not on registration (the first).
+    assert f"/tasks/{verify.id}/send-back" in director.get(f"/tasks/{verify.id}").get_data(as_text=True)
+    assert f"/tasks/{register.id}/send-back" not in staff.get(f"/tasks/{register.id}").get_data(as_text=True)
     # 驳回 needs a reason, then returns the case to registration; registration itself has nothing before it.
     director.post(f"/tasks/{verify.id}/send-back", data={"csrf_token": csrf, "reason": ""})
     assert ready(app, case_id, "verify_case").id == verify.id

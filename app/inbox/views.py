@@ -36,7 +36,7 @@ from workflows.engine.errors import (
 )
 from workflows.engine.inbox import COLOURS, deadline_status
 from workflows.engine.models import ProcessInstance, Task
-from workflows.engine.reading import form_schema, prefill, task_data
+from workflows.engine.reading import form_schema, prefill, ready_task
 from workflows.regulation.access import can_work
 from workflows.regulation.annual_context import task_context
 from workflows.regulation.articles import cited_texts
@@ -103,7 +103,8 @@ def _render_task(
     inst = task.instance
     can_act = task.state == "ready" and can_work(actor, task)
     schema = form_schema(eng, inst.version_id, task.form)
-    known = _current_data(eng, inst, task)
+    ready = ready_task(eng, inst, task.id) if task.state == "ready" else None
+    known = ready.data if ready else {}  # prefill with what the case knows (e.g. the report to register)
     data = values if values is not None else prefill(schema, known)
     fields = build_fields(schema, data, errors) if schema else []
     file = case_file(eng, actor, inst)
@@ -127,6 +128,7 @@ def _render_task(
         file=file,
         history=file.history,
         can_act=can_act,
+        can_send_back=can_act and ready is not None and ready.can_send_back,
         colleagues=colleagues,
         attachments=attachments,
         status=_status(task, eng.now()),
@@ -141,11 +143,6 @@ def _render_task(
 def draft_article(known: dict[str, Any]) -> str | None:
     """A document task cites its document's article (the draft's), not the generic Art. 33–39."""
     return str(known["doc_article"]) if known.get("doc_article") else None
-
-
-def _current_data(eng: Any, inst: ProcessInstance, task: Task) -> dict[str, Any]:
-    """Prefill a form with what the case already knows (e.g. the report when registering it)."""
-    return task_data(eng, inst, task.id) if task.state == "ready" else {}
 
 
 @bp.get("/tasks/<task_id>")

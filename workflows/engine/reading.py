@@ -3,6 +3,7 @@ and which diagram elements are done or waiting (to highlight the supervisor's di
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from workflows.engine.deploy.definitions import latest_version_with
 from workflows.engine.deploy.validation import FORM_PROPERTY
 from workflows.engine.models import ProcessInstance, Task
+from workflows.engine.send_back import returnable_step
 
 if TYPE_CHECKING:
     from workflows.engine.core import Engine
@@ -35,8 +37,24 @@ def form_schema(engine: Engine, version_id: int, form: str | None) -> dict[str, 
 
 def task_data(engine: Engine, inst: ProcessInstance, task_id: str) -> dict[str, Any]:
     """The data a ready task sees (what its form is prefilled with, e.g. a drafted document)."""
+    return ready_task(engine, inst, task_id).data
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """What a ready task's page needs from the workflow, read in one deserialisation."""
+
+    data: dict[str, Any]  # what the task sees (its form's prefill)
+    can_send_back: bool  # 驳回 has an earlier step to return to (:func:`returnable_step`)
+
+
+def ready_task(engine: Engine, inst: ProcessInstance, task_id: str) -> ReadyTask:
+    """The data a ready task sees and whether it can be sent back, so the task page offers 驳回 only where
+    the engine would do it (a first step, or one a deadline opened, has nothing to return to)."""
     spiff_task = engine.workflow(inst).get_task_from_id(UUID(task_id))
-    return dict(spiff_task.data) if spiff_task is not None else {}
+    if spiff_task is None:
+        return ReadyTask({}, False)
+    return ReadyTask(dict(spiff_task.data), returnable_step(spiff_task) is not None)
 
 
 PREFILL = "x-prefill"

@@ -179,13 +179,14 @@ def test_send_back_transfer_urge_attach(app: Flask) -> None:
     director, csrf = login(app, "411302.office_director")
     # 驳回 is offered where there is a step to return to: on verification, not on registration (the first).
     assert f"/tasks/{verify.id}/send-back" in director.get(f"/tasks/{verify.id}").get_data(as_text=True)
-    assert f"/tasks/{register.id}/send-back" not in staff.get(f"/tasks/{register.id}").get_data(as_text=True)
     # 驳回 needs a reason, then returns the case to registration; registration itself has nothing before it.
     director.post(f"/tasks/{verify.id}/send-back", data={"csrf_token": csrf, "reason": ""})
     assert ready(app, case_id, "verify_case").id == verify.id
     director.post(f"/tasks/{verify.id}/send-back", data={"csrf_token": csrf, "reason": "材料不全，请补充。"})
     again = ready(app, case_id, "register_report")
     assert again.id == register.id and again.state == "ready"
+    page = staff.get(f"/tasks/{register.id}").get_data(as_text=True)
+    assert 'id="submit-task"' in page and f"/tasks/{register.id}/send-back" not in page
     refused = staff.post(
         f"/tasks/{register.id}/send-back",
         data={"csrf_token": staff_csrf, "reason": "无"},

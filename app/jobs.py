@@ -26,8 +26,10 @@ from app.runtime import Runtime
 from app.wakeups import WAKE_BUDGET_SECONDS, MakeEngine, _message, wake_due
 from app.wakeups import WakeReport as WakeReport  # re-exported: callers import the timers from here too
 from app.wakeups import scheduler_name as scheduler_name
+from workflows.engine import earliest_due
 from workflows.engine.counters import claim_once
 from workflows.engine.db_lock import advisory_key
+from workflows.engine.earliest_due import DueDrift
 from workflows.engine.errors import NotFound
 from workflows.engine.incidents import Backoff
 from workflows.engine.legaltime.calendar_store import provisional_instance_ids
@@ -191,12 +193,22 @@ def run_background_pass(
 DAILY_UPKEEP = "daily upkeep"  # its counter: the last day done (no process id has a space)
 
 
-def daily_upkeep(session: Session, now: datetime) -> list[Drift] | None:
+@dataclass
+class Upkeep:
+    """What the daily upkeep found different, and repaired."""
+
+    counts: list[Drift]  # case counts (instance_tally)
+    deadlines: list[DueDrift]  # cases' earliest open deadline (process_instance.earliest_due_at)
+
+
+def daily_upkeep(session: Session, now: datetime) -> Upkeep | None:
     """Once a day by the engine's clock (the first pass of the day, on whichever scheduler claims it):
 
     * the case lists' counts (``instance_tally``) against a full count, rewritten where they differ, every
       difference logged as a warning — only a writer that bypassed the ORM (a bulk import, hand-written SQL)
       makes one (``flask cases tallies`` does the same on demand);
+    * each case's earliest open deadline (``earliest_due_at``, which the overdue counts read) against its
+      open tasks, rewritten where it differs and logged the same way (:mod:`workflows.engine.earliest_due`);
     * on SQLite, the query planner's statistics (``ANALYZE``; sampled ones are too coarse for the units):
       SQLite keeps none by itself, and without them it finds a county's cases by walking every case instead
       of by their units (issue 17). PostgreSQL's autovacuum keeps its own.
@@ -208,6 +220,7 @@ def daily_upkeep(session: Session, now: datetime) -> list[Drift] | None:
             session.rollback()
             return None
         drift = recount(session, repair=True)
+        due_drift = earliest_due.repair(session)
         if session.get_bind().dialect.name == "sqlite":  # every index read: 66 ms at 100,000 cases
             session.execute(text("ANALYZE"))
         session.commit()
@@ -218,7 +231,14 @@ def daily_upkeep(session: Session, now: datetime) -> list[Drift] | None:
         log.warning(
             "case counts: %s tallied %s, counted %s (repaired)", "/".join(d.key), d.tallied, d.counted
         )
-    return drift
+    for due in due_drift:
+        log.warning(
+            "earliest deadline of instance %s: stored %s, its open tasks' %s (repaired)",
+            due.instance_id,
+            due.stored,
+            due.counted,
+        )
+    return Upkeep(drift, due_drift)
 
 
 # -- provisional deadlines -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,12 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.cases.counts import overdue_count
 from app.cases.services import CaseFilters, cases_query
 from app.extensions import db
+from app.jobs import daily_upkeep
 from tests.conftest import CITY, COUNTY_COMMITTEE, COUNTY_OFFICE, TOWN_LEADER, WOLONG_TOWN
 from tests.test_engine import complete, run_to_rectify, start_case
 from workflows.engine.actors import Actor
 from workflows.engine.core import Engine
+from workflows.engine.earliest_due import check
 from workflows.engine.incidents import cancel, raise_incident
 from workflows.engine.legaltime.clock import ManualClock
+from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance, Task
 
 Factory = sessionmaker[Session]
@@ -101,3 +104,32 @@ def test_the_migration_fills_it_for_the_cases_already_there(
         s.commit()
     with pytest.raises(AssertionError):
         earliest(session_factory)
+
+
+def test_the_daily_upkeep_repairs_what_a_writer_outside_the_engine_left(
+    session_factory: Factory, make_engine: MakeEngine, deployed: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bulk writer (an import, hand-written SQL) wrote no earliest deadline for a case with one, and one for
+    a case with none: the overdue count missed the first and would count the second. The first pass of the
+    next day repairs both, logs each, and the count is right again."""
+    late = start_case(session_factory, make_engine, key="case-1")
+    run_to_rectify(session_factory, make_engine, late)
+    quiet = start_case(session_factory, make_engine, key="case-2")  # 核实: no deadline
+    right = earliest(session_factory)
+    wrong = {late: None, quiet: datetime(2026, 1, 5, 1, 0, tzinfo=UTC)}
+    with session_factory() as s:
+        for case, value in wrong.items():
+            s.execute(update(ProcessInstance).where(ProcessInstance.id == case).values(earliest_due_at=value))
+        s.commit()
+        assert sorted(d.instance_id for d in check(s)) == sorted(wrong)
+    day = datetime(2026, 11, 30, 0, 5, tzinfo=CST)
+    with session_factory() as s:
+        done = daily_upkeep(s, day)
+    assert done is not None and {d.instance_id: d.counted for d in done.deadlines} == {
+        late: right[late],
+        quiet: None,
+    }
+    assert earliest(session_factory) == right
+    assert f"earliest deadline of instance {late}: stored None" in caplog.text
+    with session_factory() as s:
+        assert check(s) == []

@@ -157,10 +157,11 @@ def test_the_daily_check_repairs_drift_once_a_day(
         s.commit()
     day = datetime(2026, 11, 30, 0, 5, tzinfo=CST)
     with session_factory() as s:
-        drift = daily_upkeep(s, day)
-    assert drift is not None and [(d.key, d.tallied, d.counted) for d in drift] == [
+        done = daily_upkeep(s, day)
+    assert done is not None and [(d.key, d.tallied, d.counted) for d in done.counts] == [
         (("rectification", WANCHENG_TOWN, "running", ""), 1, 2)
     ]
+    assert done.deadlines == []  # the bulk row copied a correct earliest deadline
     assert f"rectification/{WANCHENG_TOWN}/running/ tallied 1, counted 2 (repaired)" in caplog.text
     assert exact(session_factory) == {("rectification", WANCHENG_TOWN, "running", ""): 2}
     with session_factory() as s:
@@ -170,7 +171,8 @@ def test_the_daily_check_repairs_drift_once_a_day(
         assert daily_upkeep(s, day.replace(hour=23, minute=59)) is None
         assert daily_upkeep(s, day.replace(day=29, hour=12)) is None  # an earlier day never runs again
     with session_factory() as s:
-        assert daily_upkeep(s, day.replace(day=1, month=12)) == []  # the next day: checked, nothing differs
+        later = daily_upkeep(s, day.replace(day=1, month=12))  # the next day: checked, nothing differs
+        assert later is not None and later.counts == [] and later.deadlines == []
 
 
 SUPERVISOR = Actor("supervisor", frozenset({("supervisor", CITY)}))

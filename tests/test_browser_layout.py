@@ -166,3 +166,28 @@ def test_task_form_is_not_printed(browser: Any, live_app: Flask, live_server: st
         assert page.locator("h2", has_text="办理记录").is_visible()
     finally:
         page.close()
+
+
+def test_a_form_of_rows_stays_inside_its_card(browser: Any, live_app: Flask, live_server: str) -> None:
+    """登记书面反映's leaders concerned (a table of inputs in a fieldset) at desktop and phone width: the
+    fieldset, whose browser default is to grow to its content, stuck out of the form's card by 42 px at
+    1,300 px."""
+    staff = Desk(live_app, f"{COUNTY}.office_staff")
+    created = staff.post("/api/v1/cases", {**REPORT, "unit_code": TOWN})
+    assert created.status_code == 201, created.json
+    register = {t["element_id"]: t["id"] for t in staff.case(created.json["id"])["tasks"]}["register_report"]
+    page = browser.new_page(viewport=DESKTOP)
+    try:
+        login_page(page, live_server, f"{COUNTY}.office_staff")
+        for viewport in (DESKTOP, PHONE):
+            page.set_viewport_size(viewport)
+            page.goto(f"{live_server}/tasks/{register}")
+            page.wait_for_selector("#task-form fieldset")
+            _assert_fits(page, f"{viewport['width']} px register page")
+            sticking_out = page.evaluate(
+                """() => [...document.querySelectorAll('#task-form fieldset')].map(f =>
+                    f.getBoundingClientRect().right - f.closest('.card').getBoundingClientRect().right)"""
+            )
+            assert sticking_out and all(px <= 0 for px in sticking_out), (viewport, sticking_out)
+    finally:
+        page.close()

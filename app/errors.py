@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from app.extensions import db
 from app.i18n import pick
+from app.labels import say
 from workflows.engine.errors import BudgetExceeded, EngineError, ProcessFailed
 
 API_PREFIX = "/api/"
@@ -139,7 +140,7 @@ def budget_exceeded_message(exc: BudgetExceeded) -> str:
     return _(
         "流程中的脚本或表达式超出计算限额，已被停止；本次操作未生效，案件保持原状。"
         "请联系流程设计人员修改流程。（详情：%(detail)s）",
-        detail=str(exc),  # names the element: 元素 compute（计算结果）…
+        detail=say(exc.args[0] if exc.args else exc),  # names the element: 元素 compute（计算结果）…
     )
 
 

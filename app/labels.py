@@ -13,7 +13,9 @@ from jinja2 import pass_context
 
 from app.bpmn_messages import element_name
 from app.i18n import is_english
+from workflows.engine.errors import Problem
 from workflows.engine.legaltime.legal_time import to_cst
+from workflows.engine.phrase import reword
 from workflows.regulation.document_texts import document_label
 from workflows.regulation.roles import ROLES
 from workflows.regulation.traceability import article_zh
@@ -298,8 +300,24 @@ def domain_label(text: str | None) -> str:
     return _(text) if text else ""
 
 
+def say(message: object) -> str:
+    """An engine message (a deploy's problem, a migration's reason, a budget refusal) in the reader's
+    language: a :class:`~workflows.engine.phrase.Phrase` is worded again from the English catalogue; its
+    Chinese, or any other text, is shown as it is."""
+    if not is_english():
+        return str(message)
+    return reword(message, _)
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict[str, object]]:
+    """A refused deploy's problems for JSON (the designer's deploy button, the API), each message in the
+    reader's language."""
+    return [{**p.as_dict(), "message": say(p.message)} for p in problems]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["t"] = domain_label  # levels, kinds of post, record entries (workflows' N_)
+    app.jinja_env.filters["say"] = say  # the engine's messages (workflows' Phrase)
     app.jinja_env.filters["cst"] = cst
     app.jinja_env.filters["article_zh"] = _cited_filter  # a citation alone (a task's article) or within text
     app.jinja_env.filters["cited"] = _cited_filter

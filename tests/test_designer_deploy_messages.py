@@ -243,3 +243,36 @@ def test_deploy_refuses_a_citation_of_an_article_the_regulation_does_not_have(ap
     refused = deploy(*login(app, "411300.designer"), {PATH: unnumbered})
     assert refused.status_code == 422 and "没有写明条号" in str(refused.json), refused.json
     assert _versions(app) == before
+
+
+def test_an_english_page_gets_the_refusals_in_english(app: Flask) -> None:
+    """The refusals are Chinese text that keeps its template (``workflows/engine/phrase.py``): a designer
+    who reads the pages in English gets them in English, element names and ids as written, on the upload
+    page, in the deploy JSON and in the form preview; the Chinese reader's text is unchanged."""
+    client, headers = login(app, "411300.designer")
+    assert client.post("/locale", data={"locale": "en"}, headers=headers).status_code in (200, 302)
+    response = client.post(
+        "/designer/upload",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "files": (io.BytesIO((MIWG / "06_timer_bad_spec.bpmn").read_bytes()), "06_timer_bad_spec.bpmn")
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    said = "The timer expression &#34;3 days&#34; of intermediate catch event “等待三天” (Wait_f)"
+    assert f"{said} does not give an ISO 8601 duration" in html
+    assert "定时器表达式" not in html and not LEAKS.search(html)
+    xml = (MIWG / "05_service_task.bpmn").read_text(encoding="utf-8")
+    refused = deploy(client, headers, {"bpmn/05_service_task.bpmn": xml})
+    [problem] = refused.json["problems"]
+    assert refused.status_code == 422 and problem["message"].startswith("service task “"), problem
+    assert "service tasks cannot run here" in problem["message"]
+    preview = client.post("/designer/forms/preview", json={"text": '{"type": "object"}'}, headers=headers)
+    assert 'A form needs a "title"' in " ".join(p["message"] for p in preview.json["problems"])
+
+    chinese, zh_headers = login(app, "411300.designer")
+    chinese.post("/locale", data={"locale": "zh_CN"}, headers=zh_headers)
+    again = deploy(chinese, zh_headers, {"bpmn/05_service_task.bpmn": xml}).json["problems"][0]["message"]
+    assert again.startswith("服务任务「") and "请改为用户任务或脚本任务" in again

@@ -8,10 +8,10 @@ noticing, because an untranslated string quietly falls back to its Chinese msgid
 * a string was added to the sources (``_()``, ``_l()``, ``gettext()`` in ``app/**.py``, ``{{ _() }}`` in
   ``app/templates/**.html``) but the catalogue was not refreshed.
 
-The second check extracts the messages as ``pybabel extract -F app/babel.cfg -k _l -k N_`` does, with
-babel's API, and names every missing msgid. To fix it, run from the project root::
+The second check extracts the messages as ``pybabel extract -F app/babel.cfg -k _l -k N_ -k Phrase`` does,
+with babel's API, and names every missing msgid. To fix it, run from the project root::
 
-    .venv/bin/pybabel extract -F app/babel.cfg -k _l -k N_ -o /tmp/messages.pot .
+    .venv/bin/pybabel extract -F app/babel.cfg -k _l -k N_ -k Phrase -o /tmp/messages.pot .
     .venv/bin/pybabel update -i /tmp/messages.pot -d app/translations -l en --no-fuzzy-matching
 
 then fill in the empty ``msgstr`` entries of the English catalogue.
@@ -35,10 +35,10 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 BABEL_CFG = ROOT / "app" / "babel.cfg"
 CATALOGUE = ROOT / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "N_": None}  # pybabel extract -k _l -k N_ (lazy, gettext_noop)
+KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "N_": None, "Phrase": None}  # -k _l -k N_ -k Phrase
 HOW_TO_FIX = """
 To refresh the catalogue, run from the project root:
-    .venv/bin/pybabel extract -F app/babel.cfg -k _l -k N_ -o /tmp/messages.pot .
+    .venv/bin/pybabel extract -F app/babel.cfg -k _l -k N_ -k Phrase -o /tmp/messages.pot .
     .venv/bin/pybabel update -i /tmp/messages.pot -d app/translations -l en --no-fuzzy-matching
 then give every empty msgstr of app/translations/en/LC_MESSAGES/messages.po its English."""
 

@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 from app.api import bp
 from app.errors import budget_exceeded_message, error_page, process_failed_message, wants_json
 from app.extensions import db
+from app.labels import problem_dicts
 from workflows.engine.errors import (
     BudgetExceeded,
     Conflict,
@@ -58,7 +59,7 @@ def _engine_error(exc: EngineError) -> ResponseReturnValue:
     if isinstance(exc, BudgetExceeded):
         return error_response(exc.code, budget_exceeded_message(exc), status, detail=str(exc))
     if isinstance(exc, DefinitionInvalid):  # file, line, element, message: a designer can find each one
-        return error_response(exc.code, str(exc), status, problems=[p.as_dict() for p in exc.problems])
+        return error_response(exc.code, str(exc), status, problems=problem_dicts(exc.problems))
     return error_response(exc.code, str(exc), status, exc.errors if isinstance(exc, FormInvalid) else None)
 
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from lxml import etree
 
 from app.designer.services import Deployed
+from app.labels import problem_dicts as problem_dicts  # the deploy JSON's, as the API's
 from workflows.engine.errors import DefinitionInvalid, Problem
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -29,10 +30,6 @@ def deployed_text(done: Deployed) -> str:
 
 def refused_text(exc: DefinitionInvalid) -> str:
     return _("部署被拒绝，未保存任何内容：共 %(n)s 个问题", n=len(exc.problems))
-
-
-def problem_dicts(problems: list[Problem]) -> list[dict[str, object]]:
-    return [p.as_dict() for p in problems]
 
 
 def _text(content: str | bytes) -> str:

@@ -17,6 +17,7 @@ from workflows.engine.deploy.migration import MigrationPlan, MigrationRefused, m
 from workflows.engine.deploy.validation import validate_files
 from workflows.engine.errors import DefinitionInvalid, NotAuthorized, NotFound, Problem
 from workflows.engine.models import DefinitionVersion, OrgUnit, ProcessInstance, Task
+from workflows.engine.phrase import Phrase
 
 DESIGNER = "designer"
 ALLOWED_PATHS = ("bpmn/", "forms/")
@@ -42,7 +43,11 @@ def _check_paths(changes: Mapping[str, str | bytes]) -> None:
         if not ok:
             problems.append(
                 Problem(
-                    path, f"文件 {path} 的位置不对：流程图放在 bpmn/<名称>.bpmn，表单放在 forms/<名称>.json"
+                    path,
+                    Phrase(
+                        "文件 {path} 的位置不对：流程图放在 bpmn/<名称>.bpmn，表单放在 forms/<名称>.json",
+                        path=path,
+                    ),
                 )
             )
     if problems:

@@ -256,7 +256,7 @@ def preview_form() -> ResponseReturnValue:
     text = _json_body().get("text", "")
     schema, problems = parse_form("forms/preview.json", text if isinstance(text, str) else "")
     if schema is None:
-        return jsonify(problems=[p.as_dict() for p in problems], html="")
+        return jsonify(problems=problem_dicts(problems), html="")
     html = render_template("designer/_form_preview.html", fields=build_fields(schema, {}))
     return jsonify(problems=[], html=html)
 

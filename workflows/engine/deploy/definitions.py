@@ -27,6 +27,7 @@ from workflows.engine.errors import DefinitionInvalid, NotFound
 from workflows.engine.legaltime import clock
 from workflows.engine.models import DefinitionFile, DefinitionVersion
 from workflows.engine.parts import DeployChecks
+from workflows.engine.phrase import Phrase
 from workflows.engine.process_properties import process_problems
 
 
@@ -63,7 +64,9 @@ def deploy(
             except UnicodeDecodeError:
                 from workflows.engine.errors import Problem
 
-                raise DefinitionInvalid([Problem(path, f"文件 {path} 不是 UTF-8 编码的文本")]) from None
+                raise DefinitionInvalid(
+                    [Problem(path, Phrase("文件 {path} 不是 UTF-8 编码的文本", path=path))]
+                ) from None
         texts[path] = content
     digest = content_hash(texts)
     newest = latest_version(session, required=False)

@@ -23,6 +23,7 @@ from workflows.engine.deploy import jsonsafe
 from workflows.engine.deploy.regex_safety import regex_problem
 from workflows.engine.errors import FormInvalid, Problem
 from workflows.engine.legaltime import clock as clockmod
+from workflows.engine.phrase import Phrase, either
 
 # A date field marked ``"x-not-future": true`` records a past fact: a value after today is refused.
 NOT_FUTURE = "x-not-future"
@@ -41,38 +42,44 @@ def _schema_problem(filename: str, exc: Any) -> Problem:
     """One JSON-Schema error, named by the field it is in (``properties.a.type`` → 字段 a)."""
     where = list(exc.absolute_path)
     field = ".".join(str(where[i + 1]) for i, p in enumerate(where[:-1]) if p == "properties")
-    pointer = "/".join(str(p) for p in where) or "（根）"
-    prefix = f"字段 {field}（{pointer}）" if field else f"位置 {pointer}"
-    return Problem(filename, f"不是有效的 JSON Schema：{prefix}：{_schema_words(exc)}", element=field or None)
+    pointer = "/".join(str(p) for p in where) or Phrase("（根）")
+    prefix = (
+        Phrase("字段 {field}（{pointer}）", field=field, pointer=pointer)
+        if field
+        else Phrase("位置 {pointer}", pointer=pointer)
+    )
+    message = Phrase("不是有效的 JSON Schema：{where}：{words}", where=prefix, words=_schema_words(exc))
+    return Problem(filename, message, element=field or None)
 
 
 _TYPES = {
-    "string": "字符串",
-    "integer": "整数",
-    "number": "数字",
-    "boolean": "是/否",
-    "array": "数组",
-    "object": "对象",
+    "string": Phrase("字符串"),
+    "integer": Phrase("整数"),
+    "number": Phrase("数字"),
+    "boolean": Phrase("是/否"),
+    "array": Phrase("数组"),
+    "object": Phrase("对象"),
 }
 
 
-def _schema_words(exc: Any) -> str:
+def _schema_words(exc: Any) -> str:  # a Phrase, or jsonschema's own English
     """The metaschema's complaint in Chinese for the usual keywords; jsonschema's own text otherwise."""
     value = json.dumps(exc.instance, ensure_ascii=False)[:80]
     expected = exc.validator_value
     if exc.validator == "type":
         kinds = expected if isinstance(expected, list) else [expected]
-        return f"{value} 应为{'或'.join(_TYPES.get(k, str(k)) for k in kinds)}"
+        names = [_TYPES.get(k) or Phrase("{kind}", kind=str(k)) for k in kinds]
+        return Phrase("{value} 应为{kinds}", value=value, kinds=either(names))
     if exc.validator in ("anyOf", "oneOf", "enum"):
-        return f"{value} 不是允许的取值"
+        return Phrase("{value} 不是允许的取值", value=value)
     if exc.validator in ("minimum", "exclusiveMinimum"):
-        return f"{value} 不能小于 {expected}"
+        return Phrase("{value} 不能小于 {minimum}", value=value, minimum=expected)
     if exc.validator == "minItems":
-        return f"至少需要 {expected} 项"
+        return Phrase("至少需要 {count} 项", count=expected)
     if exc.validator == "uniqueItems":
-        return f"{value} 中有重复项"
+        return Phrase("{value} 中有重复项", value=value)
     if exc.validator == "format":
-        return f"{value} 不符合 {expected} 格式"
+        return Phrase("{value} 不符合 {format} 格式", value=value, format=expected)
     return str(exc.message)
 
 
@@ -80,22 +87,32 @@ def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Pr
     """Load and check one form file; return the schema (or None) and the problems found."""
     size = len(text.encode("utf-8"))
     if size > MAX_FORM_BYTES:
-        return None, [Problem(filename, f"表单文件过大（{size} 字节，上限 {MAX_FORM_BYTES} 字节）")]
+        return None, [
+            Problem(
+                filename,
+                Phrase("表单文件过大（{size} 字节，上限 {limit} 字节）", size=size, limit=MAX_FORM_BYTES),
+            )
+        ]
     try:
         schema = jsonsafe.loads(text)
     except jsonsafe.JsonTooDeep as exc:
-        return None, [Problem(filename, f"JSON 嵌套超过 {exc.depth} 层")]
+        return None, [Problem(filename, Phrase("JSON 嵌套超过 {depth} 层", depth=exc.depth))]
     except json.JSONDecodeError as exc:
         return None, [
             Problem(
                 filename,
-                f"不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
+                Phrase(
+                    "不是有效的 JSON（第 {line} 行第 {column} 列）：{error}",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    error=exc.msg,
+                ),
                 line=exc.lineno,
             )
         ]
     problems: list[Problem] = []
     if not isinstance(schema, dict):
-        return None, [Problem(filename, "表单必须是一个 JSON 对象（type 为 object 的 JSON Schema）")]
+        return None, [Problem(filename, Phrase("表单必须是一个 JSON 对象（type 为 object 的 JSON Schema）"))]
     # Every schema error, not only the first (check_schema raises on the best one): a designer fixes all
     # of them in one pass.
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
@@ -103,12 +120,14 @@ def parse_form(filename: str, text: str) -> tuple[dict[str, Any] | None, list[Pr
         problems.append(_schema_problem(filename, error))
     problems += unsafe_parts(filename, schema)
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
-        problems.append(Problem(filename, '表单需要 "type": "object" 和一个 "properties" 对象'))
+        problems.append(Problem(filename, Phrase('表单需要 "type": "object" 和一个 "properties" 对象')))
     if not schema.get("title"):
-        problems.append(Problem(filename, '表单需要 "title"（显示给填写人的标题）'))
+        problems.append(Problem(filename, Phrase('表单需要 "title"（显示给填写人的标题）')))
     for name in schema.get("required", []) if isinstance(schema.get("required"), list) else []:
         if name not in (schema.get("properties") or {}):
-            problems.append(Problem(filename, f"必填字段 {name} 没有在 properties 中定义", element=name))
+            problems.append(
+                Problem(filename, Phrase("必填字段 {name} 没有在 properties 中定义", name=name), element=name)
+            )
     return (None if problems else schema), problems
 
 
@@ -133,7 +152,13 @@ def unsafe_parts(filename: str, schema: dict[str, Any]) -> list[Problem]:
             if key in REFERENCES and isinstance(value, str) and not value.startswith("#"):
                 problems.append(
                     _field_problem(
-                        filename, where, f"{key} 只能引用本文件内的定义（以 # 开头），不能引用 {value}"
+                        filename,
+                        where,
+                        Phrase(
+                            "{key} 只能引用本文件内的定义（以 # 开头），不能引用 {value}",
+                            key=key,
+                            value=value,
+                        ),
                     )
                 )
             elif key == "pattern" and isinstance(value, str):
@@ -145,16 +170,25 @@ def unsafe_parts(filename: str, schema: dict[str, Any]) -> list[Problem]:
 
 def _pattern_problem(filename: str, where: tuple[str | int, ...], pattern: str) -> list[Problem]:
     reason = regex_problem(pattern)
-    return [_field_problem(filename, where, f"正则表达式 {pattern[:60]!r} {reason}")] if reason else []
+    if not reason:
+        return []
+    return [
+        _field_problem(
+            filename,
+            where,
+            Phrase("正则表达式 {pattern} {reason}", pattern=repr(pattern[:60]), reason=reason),
+        )
+    ]
 
 
-def _field_problem(filename: str, where: tuple[str | int, ...], message: str) -> Problem:
+def _field_problem(filename: str, where: tuple[str | int, ...], message: Phrase) -> Problem:
     """A problem naming the form field (``leaders.name``: the names under ``properties``) and its path."""
     field = ".".join(str(where[i + 1]) for i, p in enumerate(where[:-1]) if p == "properties")
     pointer = "/".join(str(p) for p in where)
     if not field:  # outside every field, e.g. the form's own patternProperties
-        return Problem(filename, f"{pointer}：{message}")
-    return Problem(filename, f"字段 {field}（{pointer}）：{message}", element=field)
+        return Problem(filename, Phrase("{pointer}：{message}", pointer=pointer, message=message))
+    said = Phrase("字段 {field}（{pointer}）：{message}", field=field, pointer=pointer, message=message)
+    return Problem(filename, said, element=field)
 
 
 def validate_submission(schema: Mapping[str, Any] | None, data: Mapping[str, Any]) -> dict[str, Any]:

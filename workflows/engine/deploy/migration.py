@@ -24,6 +24,7 @@ from workflows.engine.deploy.validation import ARTICLE_PROPERTY, FORM_PROPERTY
 from workflows.engine.deploy.wording import label
 from workflows.engine.errors import EngineError, NotFound
 from workflows.engine.models import DefinitionVersion, ProcessInstance, Task
+from workflows.engine.phrase import Phrase
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
@@ -61,15 +62,17 @@ def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan
     result = MigrationPlan(inst.id, inst.business_key, current.number if current else 0, to_number, True)
     if inst.status != "running":
         result.can_migrate = False
-        result.reasons.append(f"实例状态为 {inst.status}，只能迁移运行中的实例")
+        result.reasons.append(Phrase("实例状态为 {status}，只能迁移运行中的实例", status=inst.status))
         return result
     if version.id == inst.version_id:
         result.can_migrate = False
-        result.reasons.append(f"已经在版本 {to_number} 上")
+        result.reasons.append(Phrase("已经在版本 {version} 上", version=to_number))
         return result
     if inst.process_id not in target.specs:
         result.can_migrate = False
-        result.reasons.append(f"版本 {to_number} 中没有流程 {inst.process_id}")
+        result.reasons.append(
+            Phrase("版本 {version} 中没有流程 {process}", version=to_number, process=inst.process_id)
+        )
         return result
     wf = engine.workflow(inst)
     top, subs = diff_workflow(serializer().registry, wf, target.specs[inst.process_id], target.specs)
@@ -78,7 +81,11 @@ def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan
         if diff is None and wf.subprocesses[sp_id].get_tasks(state=ACTIVE):
             result.can_migrate = False
             result.reasons.append(
-                f"正在运行的子流程 {wf.subprocesses[sp_id].spec.name} 在版本 {to_number} 中不存在"
+                Phrase(
+                    "正在运行的子流程 {process} 在版本 {version} 中不存在",
+                    process=wf.subprocesses[sp_id].spec.name,
+                    version=to_number,
+                )
             )
     for diff in diffs:
         for task in diff.removed:
@@ -87,7 +94,11 @@ def plan(engine: Engine, inst: ProcessInstance, to_number: int) -> MigrationPlan
             if task.state & ACTIVE:
                 result.can_migrate = False
                 step = label(name, getattr(task.task_spec, "bpmn_name", None))
-                result.reasons.append(f"当前步骤{step}在版本 {to_number} 中不存在，实例不能迁移")
+                result.reasons.append(
+                    Phrase(
+                        "当前步骤{step}在版本 {version} 中不存在，实例不能迁移", step=step, version=to_number
+                    )
+                )
         result.changed.extend(getattr(t.task_spec, "bpmn_id", None) or t.task_spec.name for t in diff.changed)
     result.removed = sorted(set(result.removed))
     result.changed = sorted(set(result.changed))

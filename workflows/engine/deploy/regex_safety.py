@@ -31,6 +31,8 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
+from workflows.engine.phrase import Phrase
+
 MAX_LENGTH = 200  # characters of one pattern; the forms' own are about 10
 
 OTHER = ""  # marks "characters outside the sample alphabet" in a first-character set
@@ -48,28 +50,26 @@ NEGATED = {
     sre.CATEGORY_NOT_SPACE: sre.CATEGORY_SPACE,
 }
 
-TOO_LONG = "正则表达式过长（{n} 个字符，上限 {limit}）"
-INVALID = "不是有效的正则表达式：{error}"
-NESTED = "含嵌套的量词（如 (a+)+、(a*)*），可能导致回溯爆炸，请改写为不嵌套的形式"
-EMPTY = "重复的部分可以匹配空串（如 (a?)*），可能导致回溯爆炸，请改写"
-AMBIGUOUS = "重复的部分有多种匹配方式（如 (a|aa)+），可能导致回溯爆炸，请改写"
+NESTED = Phrase("含嵌套的量词（如 (a+)+、(a*)*），可能导致回溯爆炸，请改写为不嵌套的形式")
+EMPTY = Phrase("重复的部分可以匹配空串（如 (a?)*），可能导致回溯爆炸，请改写")
+AMBIGUOUS = Phrase("重复的部分有多种匹配方式（如 (a|aa)+），可能导致回溯爆炸，请改写")
 
 Chars = frozenset[str]
 
 
 class _Unsafe(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: Phrase) -> None:
         self.reason = reason
 
 
-def regex_problem(pattern: str) -> str | None:
+def regex_problem(pattern: str) -> Phrase | None:
     """Why ``pattern`` may not be used (Chinese, for the deploy's problem list), or ``None`` if it may."""
     if len(pattern) > MAX_LENGTH:
-        return TOO_LONG.format(n=len(pattern), limit=MAX_LENGTH)
+        return Phrase("正则表达式过长（{n} 个字符，上限 {limit}）", n=len(pattern), limit=MAX_LENGTH)
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, RecursionError, OverflowError) as exc:
-        return INVALID.format(error=getattr(exc, "msg", None) or exc)
+        return Phrase("不是有效的正则表达式：{error}", error=str(getattr(exc, "msg", None) or exc))
     try:
         _check(list(parsed), frozenset(), in_repeat=False)
     except _Unsafe as unsafe:

@@ -27,6 +27,7 @@ from workflows.engine.deploy.wording import label, not_bpmn, scrub, spiff_proble
 from workflows.engine.deploy.xmlsafe import UnsafeXml, parse_xml
 from workflows.engine.errors import BudgetExceeded, Problem
 from workflows.engine.parts import DeployChecks
+from workflows.engine.phrase import Phrase
 from workflows.engine.sandboxing.budgeted import BudgetedEnvironment
 from workflows.engine.sandboxing.sampling import KIND_NAMES, refusal, sampled_overrun, static_reasons
 from workflows.engine.sandboxing.sandbox import SANDBOX_BUILTINS, RestrictedEnvironment, check_code
@@ -68,7 +69,7 @@ class ValidatedSet:
 ISO_LITERAL = re.compile(
     r"(R\d*/)?(P(?=\d|T\d)(\d+[YMWD])*(T(\d+(\.\d+)?[HMS])+)?|\d{4}-\d\d-\d\d(T[\d:.]+([+-][\d:]+|Z)?)?)"
 )
-ISO_KINDS = {"date": "日期时间", "duration": "时长", "cycle": "循环周期"}
+ISO_KINDS = {"date": Phrase("日期时间"), "duration": Phrase("时长"), "cycle": Phrase("循环周期")}
 
 
 def _form_key(path: str) -> str:
@@ -107,7 +108,7 @@ def _named_owner(el: etree._Element) -> tuple[str | None, str | None]:
 
 def _budget_problems(
     el: etree._Element, kind: str, source: str, mode: str, helpers: Mapping[str, object], sample: bool
-) -> list[str]:
+) -> list[Phrase]:
     """Issue 16: code that cannot run within the script budget, as deploy messages (Chinese) naming the
     element. ``sample``: also run it once on sample data (timers and due dates are run anyway)."""
     reasons = static_reasons(source, mode)
@@ -131,10 +132,10 @@ def _check_expressions(
 ) -> list[Problem]:
     problems: list[Problem] = []
 
-    def problem(el: etree._Element, message: str) -> None:  # the shape's id: the event, not its timer
+    def problem(el: etree._Element, message: Phrase) -> None:  # the shape's id: the event, not its timer
         problems.append(Problem(path, message, el.sourceline, _named_owner(el)[0]))
 
-    def owner(el: etree._Element) -> str:
+    def owner(el: etree._Element) -> Phrase:
         element_id, name = _named_owner(el)
         node = tree.find(f".//*[@id='{element_id}']") if element_id else None
         return label(element_id, name, node.tag if node is not None else None)
@@ -153,7 +154,12 @@ def _check_expressions(
         for el in tree.iterfind(xpath, NS):
             errors = check_code((el.text or "").strip(), mode)  # type: ignore[arg-type]
             for err in errors:
-                problem(el, f"{owner(el)}的{KIND_NAMES.get(what, what)}不被允许：{err}")
+                problem(
+                    el,
+                    Phrase(
+                        "{owner}的{kind}不被允许：{error}", owner=owner(el), kind=KIND_NAMES[what], error=err
+                    ),
+                )
             if not errors:
                 for message in _budget_problems(el, what, (el.text or "").strip(), mode, helpers, True):
                     problem(el, message)
@@ -161,19 +167,23 @@ def _check_expressions(
         for el in tree.iterfind(f".//bpmn:{tag}", NS):
             expr = (el.text or "").strip()
             if not expr:
-                problem(el, f"{owner(el)}的定时器没有填写时间")
+                problem(el, Phrase("{owner}的定时器没有填写时间", owner=owner(el)))
                 continue
             if ISO_LITERAL.fullmatch(expr):  # what other modellers write: text, not an expression
                 problem(
                     el,
-                    f"{owner(el)}的定时器写的是 ISO 8601 文字 {expr}；"
-                    f'本系统的定时器是表达式，请加引号写成 "{expr}"',
+                    Phrase(
+                        "{owner}的定时器写的是 ISO 8601 文字 {expr}；"
+                        '本系统的定时器是表达式，请加引号写成 "{expr}"',
+                        owner=owner(el),
+                        expr=expr,
+                    ),
                 )
                 continue
             errors = check_code(expr, "eval")
             if errors:
                 for err in errors:
-                    problem(el, f"{owner(el)}的定时器表达式不被允许：{err}")
+                    problem(el, Phrase("{owner}的定时器表达式不被允许：{error}", owner=owner(el), error=err))
                 continue
             overruns = _budget_problems(el, "timer", expr, "eval", helpers, False)
             for message in overruns:
@@ -187,12 +197,22 @@ def _check_expressions(
                 else:
                     TimerEventDefinition.parse_time_or_duration(str(value))
             except BudgetExceeded as exc:
-                problem(el, refusal("timer", *_named_owner(el), f"以示例数据求值时{exc.detail}"))
+                problem(
+                    el,
+                    refusal(
+                        "timer", *_named_owner(el), Phrase("以示例数据求值时{detail}", detail=exc.detail)
+                    ),
+                )
             except Exception as exc:  # any failure here is the designer's to fix, reported, not raised
                 problem(
                     el,
-                    f"{owner(el)}的定时器表达式 {expr} 求值结果不是 ISO 8601 {ISO_KINDS[kind]}："
-                    f"{scrub(str(exc))}",
+                    Phrase(
+                        "{owner}的定时器表达式 {expr} 求值结果不是 ISO 8601 {kind}：{error}",
+                        owner=owner(el),
+                        expr=expr,
+                        kind=ISO_KINDS[kind],
+                        error=scrub(str(exc)),
+                    ),
                 )
     return problems
 
@@ -215,8 +235,7 @@ def validate_files(
                 if name in helpers or name in ENGINE_OWNED or name.startswith("_"):
                     result.problems.append(
                         Problem(
-                            path,
-                            f"表单字段 {name} 会覆盖流程引擎自带的变量或函数，请改名",
+                            path, Phrase("表单字段 {name} 会覆盖流程引擎自带的变量或函数，请改名", name=name)
                         )
                     )
             if schema is not None:
@@ -243,7 +262,10 @@ def validate_files(
                 result.problems.append(
                     Problem(
                         path,
-                        f"{label(el.get('id'), el.get('name'), el.tag)}的 id 是流程引擎的保留字，请改名",
+                        Phrase(
+                            "{element}的 id 是流程引擎的保留字，请改名",
+                            element=label(el.get("id"), el.get("name"), el.tag),
+                        ),
                         el.sourceline,
                         el.get("id"),
                     )
@@ -251,7 +273,7 @@ def validate_files(
 
     if not trees:
         if not any(p.endswith(".bpmn") for p in files):
-            result.problems.append(Problem("(deploy)", "没有流程图文件（.bpmn）"))
+            result.problems.append(Problem("(deploy)", Phrase("没有流程图文件（.bpmn）")))
         return result
 
     where = _locate(trees)
@@ -277,7 +299,7 @@ def validate_files(
     result.process_ids = list(process_ids)
     if not process_ids:
         result.problems.append(
-            Problem("(deploy)", '没有可执行的流程（isExecutable="true"）：只能查看，不能部署运行')
+            Problem("(deploy)", Phrase('没有可执行的流程（isExecutable="true"）：只能查看，不能部署运行'))
         )
 
     for spec in result.specs.values():
@@ -300,7 +322,9 @@ def _check_start_form(
         return []
     path, line = where.get(task_spec.bpmn_id or "", ("(deploy)", 0))
     who = label(task_spec.bpmn_id, task_spec.bpmn_name, "startEvent")
-    message = f"{who}的发起表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）"
+    message = Phrase(
+        "{who}的发起表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）", who=who, form=form
+    )
     return [Problem(path, message, line or None, task_spec.bpmn_id)]
 
 
@@ -318,30 +342,32 @@ def _check_user_task(
 
     who = label(element, task_spec.bpmn_name, "userTask")
 
-    def problem(message: str) -> None:
+    def problem(message: Phrase) -> None:
         problems.append(Problem(path, message, line or None, element))
 
     try:
         checks.check_lane(task_spec.lane)
     except ValueError as exc:
-        problem(f"{who}：{exc}")
+        problem(Phrase("{who}：{error}", who=who, error=str(exc)))
     props = task_spec.extensions.get("properties", {})
     form = props.get(FORM_PROPERTY)
     if form and form not in forms:
-        problem(f"{who}的表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）")
+        problem(
+            Phrase("{who}的表单 {form} 不在 forms/ 中（或表单本身有误，见该表单的提示）", who=who, form=form)
+        )
     qualifier = props.get(ROLE_QUALIFIER_PROPERTY)
     name = task_spec.bpmn_name
     if qualifier:
         errors = check_code(qualifier, "eval")
         for err in errors:
-            problem(f"{who}的角色限定表达式（roleQualifier）不被允许：{err}")
+            problem(Phrase("{who}的角色限定表达式（roleQualifier）不被允许：{error}", who=who, error=err))
         for reason in [] if errors else static_reasons(qualifier, "eval"):
             problem(refusal("roleQualifier", element, name, reason))
     due = props.get(DUE_PROPERTY)
     if due:
         errors = check_code(due, "eval")
         for err in errors:
-            problem(f"{who}的期限表达式（dueDate）不被允许：{err}")
+            problem(Phrase("{who}的期限表达式（dueDate）不被允许：{error}", who=who, error=err))
         reasons = [] if errors else static_reasons(due, "eval")
         for reason in reasons:
             problem(refusal("dueDate", element, name, reason))
@@ -349,9 +375,16 @@ def _check_user_task(
             try:
                 TimerEventDefinition.get_datetime(str(_sample_eval(env, due, helpers)))
             except BudgetExceeded as exc:  # issue 16: sampled under the budget
-                problem(refusal("dueDate", element, name, f"以示例数据求值时{exc.detail}"))
+                problem(
+                    refusal("dueDate", element, name, Phrase("以示例数据求值时{detail}", detail=exc.detail))
+                )
             except Exception as exc:  # reported to the designer
                 problem(
-                    f"{who}的期限表达式（dueDate）{due} 求值结果不是 ISO 8601 日期时间：{scrub(str(exc))}"
+                    Phrase(
+                        "{who}的期限表达式（dueDate）{due} 求值结果不是 ISO 8601 日期时间：{error}",
+                        who=who,
+                        due=due,
+                        error=scrub(str(exc)),
+                    )
                 )
     return problems

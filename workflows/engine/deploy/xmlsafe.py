@@ -11,6 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from workflows.engine.errors import Problem
+from workflows.engine.phrase import Phrase
 
 MAX_BYTES = 2 * 1024 * 1024  # the largest real diagram here is ~60 KB
 
@@ -36,17 +37,21 @@ def parse_xml(data: bytes | str, filename: str) -> etree._ElementTree:
     """Parse ``data`` safely; raise :class:`UnsafeXml` naming the file and line for anything refused."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
-        raise UnsafeXml(Problem(filename, f"文件有 {len(raw)} 字节，超过上限 {MAX_BYTES} 字节"))
+        raise UnsafeXml(
+            Problem(
+                filename, Phrase("文件有 {size} 字节，超过上限 {limit} 字节", size=len(raw), limit=MAX_BYTES)
+            )
+        )
     try:
         tree = etree.ElementTree(etree.fromstring(raw, _parser()))
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
-        message = f"XML 格式错误（第 {line or '?'} 行）：{exc.msg}"
+        message = Phrase("XML 格式错误（第 {line} 行）：{error}", line=line or "?", error=exc.msg)
         raise UnsafeXml(Problem(filename, message, line=line)) from None
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise UnsafeXml(Problem(filename, "BPMN 文件中不允许 DOCTYPE 或实体（entity）声明", line=1))
+        raise UnsafeXml(Problem(filename, Phrase("BPMN 文件中不允许 DOCTYPE 或实体（entity）声明"), line=1))
     for el in tree.iter():
         if isinstance(el, etree._Entity):
-            raise UnsafeXml(Problem(filename, f"不允许实体引用 &{el.name};", el.sourceline))
+            raise UnsafeXml(Problem(filename, Phrase("不允许实体引用 &{name};", name=el.name), el.sourceline))
     return tree

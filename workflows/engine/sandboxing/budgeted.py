@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 
 from workflows.engine.errors import BudgetExceeded
+from workflows.engine.phrase import Phrase
 from workflows.engine.sandboxing import wire, workers
 from workflows.engine.sandboxing.cheap import is_cheap
 from workflows.engine.sandboxing.limits import MIB, Budget, current
@@ -30,18 +31,26 @@ from workflows.engine.sandboxing.sandbox import RestrictedEnvironment, SandboxVi
 from workflows.engine.sandboxing.worker_main import CPU
 
 _AMOUNTS = {
-    "cpu": lambda a, b: f"CPU 时间已用 {a:.2f} 秒，超过 {b.cpu_seconds * 1000:.0f} 毫秒",
-    "memory": lambda a, b: f"内存超过 {b.memory_bytes / MIB:.0f} MB",
-    "output": lambda a, b: f"结果超过 {b.output_bytes / 1024:.0f} KB（已达 {a / 1024:.0f} KB）",
-    "wall": lambda a, b: f"运行（含辅助函数）已达 {a:.1f} 秒，超过 {b.wall_seconds:.1f} 秒",
-    "calls": lambda a, b: f"调用辅助函数超过 {b.helper_calls} 次",
-    "crash": lambda a, b: f"运行它的工作进程异常退出（{a}）",
+    "cpu": lambda a, b: Phrase(
+        "CPU 时间已用 {used:.2f} 秒，超过 {limit:.0f} 毫秒", used=a, limit=b.cpu_seconds * 1000
+    ),
+    "memory": lambda a, b: Phrase("内存超过 {limit:.0f} MB", limit=b.memory_bytes / MIB),
+    "output": lambda a, b: Phrase(
+        "结果超过 {limit:.0f} KB（已达 {used:.0f} KB）", limit=b.output_bytes / 1024, used=a / 1024
+    ),
+    "wall": lambda a, b: Phrase(
+        "运行（含辅助函数）已达 {used:.1f} 秒，超过 {limit:.1f} 秒", used=a, limit=b.wall_seconds
+    ),
+    "calls": lambda a, b: Phrase("调用辅助函数超过 {limit} 次", limit=b.helper_calls),
+    "crash": lambda a, b: Phrase("运行它的工作进程异常退出（{code}）", code=a),
 }
 
 
 def over_budget(resource: str, amount: float, budget: Budget) -> BudgetExceeded:
     words = _AMOUNTS.get(resource, _AMOUNTS["crash"])(amount, budget)
-    return BudgetExceeded(f"脚本或表达式超出计算预算：{words}，已停止执行", resource, detail=words)
+    return BudgetExceeded(
+        Phrase("脚本或表达式超出计算预算：{words}，已停止执行", words=words), resource, detail=words
+    )
 
 
 class ScriptError(Exception):

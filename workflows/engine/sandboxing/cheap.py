@@ -33,6 +33,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from workflows.engine.phrase import Phrase
+
 MAX_SOURCE = 400
 MAX_NODES = 80
 MAX_FACTOR = 8
@@ -216,14 +218,14 @@ def _fold_binop(
         exponent = 10 ** min(right.digits, 300) if right.value is None else min(right.value, 10**300)
         digits = exponent * base + 1
         if digits > MAX_DIGITS:
-            found.append((line, f"幂运算的结果约有 {_amount(digits)} 位数字"))
+            found.append((line, Phrase("幂运算的结果约有 {amount} 位数字", amount=_amount(digits))))
             return None
         small = digits <= 1000 and left.value is not None and right.value is not None
         return _Int(digits, left.value**right.value if small else None)  # type: ignore[operator]
     if isinstance(node.op, ast.LShift) and isinstance(right, _Int):
         shift = 10 ** min(right.digits, 300) if right.value is None else right.value
         if shift * 0.302 > MAX_DIGITS:
-            found.append((line, f"移位运算的结果约有 {_amount(shift * 0.302)} 位数字"))
+            found.append((line, Phrase("移位运算的结果约有 {amount} 位数字", amount=_amount(shift * 0.302))))
         return None
     if isinstance(node.op, ast.Mult):
         if isinstance(left, _Int) and isinstance(right, _Int):
@@ -235,7 +237,9 @@ def _fold_binop(
             times = 10 ** min(count.digits, 300) if count.value is None else max(count.value, 0)
             length = seq.length * times
             if length > MAX_LENGTH:
-                found.append((line, f"重复运算的结果约有 {_amount(length)} 个字符或元素"))
+                found.append(
+                    (line, Phrase("重复运算的结果约有 {amount} 个字符或元素", amount=_amount(length)))
+                )
                 return None
             return _Seq(length)
     if isinstance(node.op, ast.Add) and isinstance(left, _Seq) and isinstance(right, _Seq):
@@ -243,10 +247,10 @@ def _fold_binop(
     return None
 
 
-def _amount(n: float) -> str:
+def _amount(n: float) -> str | Phrase:
     if n < 1e15:
         return f"{n:,.0f}"
-    return f"10^{math.log10(n):.0f}" if math.isfinite(n) else "无穷多"
+    return f"10^{math.log10(n):.0f}" if math.isfinite(n) else Phrase("无穷多")
 
 
 def _exits(loop: ast.While) -> bool:
@@ -285,6 +289,6 @@ def static_refusals(source: str, mode: str) -> tuple[tuple[int, str], ...]:
         if isinstance(node, ast.BinOp | ast.Call):
             _fold(node, found)  # inner operations are folded again on their own: duplicates dropped below
         if isinstance(node, ast.While) and _always_true(node.test) and not _exits(node):
-            found.append((node.lineno, "循环 while 的条件恒为真，循环体内也没有任何可以结束它的语句"))
+            found.append((node.lineno, Phrase("循环 while 的条件恒为真，循环体内也没有任何可以结束它的语句")))
     return tuple(dict.fromkeys(found))
     return tuple(found)

@@ -20,6 +20,7 @@ import ast
 import threading
 
 from workflows.engine.errors import BudgetExceeded
+from workflows.engine.phrase import Phrase
 from workflows.engine.sandboxing.budgeted import run_job
 from workflows.engine.sandboxing.cheap import is_cheap, static_refusals
 from workflows.engine.sandboxing.limits import Budget, current
@@ -28,16 +29,16 @@ from workflows.engine.sandboxing.wire import Sample
 
 # Chinese names of the places code sits in a BPMN file, for the deploy messages.
 KIND_NAMES = {
-    "script": "脚本",
-    "pre-script": "前置脚本",
-    "post-script": "后置脚本",
-    "condition": "条件表达式",
-    "multi-instance cardinality": "多实例数量表达式",
-    "completion condition": "完成条件表达式",
-    "message correlation": "消息关联表达式",
-    "timer": "定时器表达式",
-    "dueDate": "期限表达式（dueDate）",
-    "roleQualifier": "角色限定表达式（roleQualifier）",
+    "script": Phrase("脚本"),
+    "pre-script": Phrase("前置脚本"),
+    "post-script": Phrase("后置脚本"),
+    "condition": Phrase("条件表达式"),
+    "multi-instance cardinality": Phrase("多实例数量表达式"),
+    "completion condition": Phrase("完成条件表达式"),
+    "message correlation": Phrase("消息关联表达式"),
+    "timer": Phrase("定时器表达式"),
+    "dueDate": Phrase("期限表达式（dueDate）"),
+    "roleQualifier": Phrase("角色限定表达式（roleQualifier）"),
 }
 
 _passed: set[tuple[str, str, frozenset[str], str, Budget]] = set()  # sampled within budget before
@@ -45,20 +46,29 @@ _passed_lock = threading.Lock()
 _MAX_PASSED = 4096
 
 
-def refusal(kind: str, element_id: str | None, element_name: str | None, reason: str) -> str:
+def refusal(kind: str, element_id: str | None, element_name: str | None, reason: str) -> Phrase:
     """The deploy message: which element's code, and why it cannot run within the budget."""
-    where = f"元素 {element_id or '（未知）'}" + (f"（{element_name}）" if element_name else "")
-    return f"{where}的{KIND_NAMES.get(kind, kind)}超出计算预算，不能部署：{reason}"
+    where = (
+        Phrase("元素 {id}（{name}）", id=element_id or "?", name=element_name)
+        if element_name
+        else Phrase("元素 {id}", id=element_id or "?")
+    )
+    return Phrase(
+        "{where}的{kind}超出计算预算，不能部署：{reason}", where=where, kind=KIND_NAMES[kind], reason=reason
+    )
 
 
-def static_reasons(source: str, mode: str) -> list[str]:
+def static_reasons(source: str, mode: str) -> list[Phrase]:
     """Why ``source`` can never run within a budget, one reason per construct ("第 1 行…")."""
-    return [f"第 {line} 行{reason}" for line, reason in static_refusals(source, mode)]
+    return [
+        Phrase("第 {line} 行{reason}", line=line, reason=reason)
+        for line, reason in static_refusals(source, mode)
+    ]
 
 
 def sampled_overrun(
     source: str, mode: str, helper_names: frozenset[str], sample: str, budget: Budget | None = None
-) -> str | None:
+) -> Phrase | None:
     """Run ``source`` once on sample data under the budget; the overrun in words, or ``None``.
 
     Cheap expressions (:func:`.cheap.is_cheap`) are not run: they cannot overrun. Code that stayed within
@@ -76,7 +86,7 @@ def sampled_overrun(
     try:
         run_job(mode, source, context, None, {}, budget, sampled=sorted(helper_names), sample=sample)
     except BudgetExceeded as exc:
-        return f"以示例数据试运行时{exc.detail}"
+        return Phrase("以示例数据试运行时{detail}", detail=exc.detail)
     except Exception:  # sample data are not real data: only an overrun counts
         pass
     with _passed_lock:

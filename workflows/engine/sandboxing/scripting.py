@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from workflows.engine.errors import BudgetExceeded
 from workflows.engine.legaltime.legal_time import WorkingCalendar
+from workflows.engine.phrase import Phrase
 from workflows.engine.sandboxing.sandbox import RestrictedEnvironment
 
 PROVISIONAL_KEY = "provisional_years"
@@ -65,9 +66,14 @@ def _budget_unwrapped(task: SpiffTask) -> Iterator[None]:
             raise
         spec = task.task_spec
         name = spec.bpmn_name or ""
-        where = f"元素 {spec.bpmn_id}" + (f"（{name}）" if name else "")
+        where = (
+            Phrase("元素 {id}（{name}）", id=spec.bpmn_id, name=name)
+            if name
+            else Phrase("元素 {id}", id=spec.bpmn_id)
+        )
+        said = cause.args[0] if cause.args and isinstance(cause.args[0], Phrase) else str(cause)
         raise BudgetExceeded(
-            f"{where}的{cause}；实例保持原状",
+            Phrase("{where}的{cause}；实例保持原状", where=where, cause=said),
             cause.resource,
             detail=cause.detail,
             element_id=spec.bpmn_id,

@@ -53,3 +53,30 @@ def race(app: Flask, step: Callable[[Session], Any]) -> tuple[Any, Any]:
     assert not loser.is_alive()
     assert "error" not in outcome, outcome.get("error")
     return got, outcome["second"]
+
+
+def together(app: Flask, step: Callable[[Session], Any], timeout: float = 300) -> list[Any]:
+    """Run ``step`` in two sessions on two threads released at the same instant (free-running, as two
+    schedulers started together), each committing what it did; both results, in the order they finished.
+    Fails with the first error either raised."""
+    with app.app_context():
+        factory = sessionmaker(bind=db.engine, expire_on_commit=False)
+    go, results, errors = threading.Barrier(2), list[Any](), list[BaseException]()
+
+    def run() -> None:
+        try:
+            with factory() as s:
+                go.wait()
+                results.append(step(s))
+                s.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    pair = [threading.Thread(target=run) for _ in range(2)]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join(timeout=timeout)
+    assert errors == [], errors[:2]
+    assert len(results) == 2, "a thread did not finish in time"
+    return results

@@ -9,7 +9,6 @@ PostgreSQL; the free-running full passes need PostgreSQL and are skipped loudly 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -17,13 +16,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine as SqlEngine
-from sqlalchemy.orm import sessionmaker
 
 from app.extensions import db
-from app.jobs import PassReport, run_background_pass, start_year_cycle
+from app.jobs import run_background_pass, start_year_cycle
 from app.runtime import runtime
 from tests.conftest import demo_app
-from tests.race import needs_postgresql, race
+from tests.race import needs_postgresql, race, together
 from workflows.engine.legaltime.legal_time import CST
 from workflows.engine.models import ProcessInstance
 from workflows.regulation.annual import CYCLE_PROCESS
@@ -68,26 +66,12 @@ def test_two_new_year_checks_racing_start_one_cycle(app: Flask, sql_engine: SqlE
     needs_postgresql(sql_engine, "two new-year checks at once")
     assert _cycles(app) == []
     with app.app_context():
-        factory = sessionmaker(bind=db.engine, expire_on_commit=False)
         make_engine = runtime().engine
-    go, started, errors = threading.Barrier(2), list[str | None](), list[BaseException]()
-
-    def run() -> None:
-        try:
-            with factory() as s:
-                go.wait()
-                inst = start_year_cycle(s, make_engine)
-                started.append(None if inst is None else inst.business_key)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    pair = [threading.Thread(target=run) for _ in range(2)]
-    for t in pair:
-        t.start()
-    for t in pair:
-        t.join(timeout=120)
-    assert errors == [], errors[:2]
-    assert sorted(started, key=str) == [None, "年度-2026-411300"]
+    started = together(app, lambda s: start_year_cycle(s, make_engine))
+    assert sorted((None if i is None else i.business_key for i in started), key=str) == [
+        None,
+        "年度-2026-411300",
+    ]
     assert _cycles(app) == ["年度-2026-411300"]
 
 
@@ -96,30 +80,9 @@ def test_two_full_passes_at_the_new_year_never_fail(app: Flask, sql_engine: SqlE
     Neither raises; one annual cycle, one plenary flag per committee."""
     needs_postgresql(sql_engine, "two free-running background passes")
     with app.app_context():
-        factory = sessionmaker(bind=db.engine, expire_on_commit=False)
         rt = runtime()
     for _round in range(2):
-        go, reports, errors = threading.Barrier(2), list[PassReport](), list[BaseException]()
-
-        def run(
-            barrier: threading.Barrier = go,
-            out: list[PassReport] = reports,
-            failed: list[BaseException] = errors,
-        ) -> None:
-            try:
-                with factory() as s:
-                    barrier.wait()
-                    out.append(run_background_pass(s, rt))
-            except BaseException as exc:  # reported below
-                failed.append(exc)
-
-        pair = [threading.Thread(target=run) for _ in range(2)]
-        for t in pair:
-            t.start()
-        for t in pair:
-            t.join(timeout=300)
-        assert errors == [], errors[:2]
-        assert len(reports) == 2
+        together(app, lambda s: run_background_pass(s, rt))
     assert _cycles(app) == ["年度-2026-411300"]
     flags = _flags(app)
     assert len(flags) == COMMITTEES == len(set(flags)) and {year for _, year in flags} == {2025}

@@ -39,7 +39,7 @@ from app.org.upkeep import UNASSIGNED, flag_unassigned_tasks
 from app.runtime import engine as app_engine
 from app.runtime import runtime
 from tests.conftest import ROOT, WANCHENG_TOWN, demo_app
-from tests.race import needs_postgresql, race
+from tests.race import needs_postgresql, race, together
 from workflows.engine.actors import Actor
 from workflows.engine.counters import counter_name, next_business_key, next_number
 from workflows.engine.db_lock import exclusive
@@ -253,33 +253,14 @@ def test_two_schedulers_started_together_never_fail(app: Flask, sql_engine: SqlE
     """Free-running: two passes released at the same instant, three rounds, each on newly opened cases;
     neither pass raises, every alert goes out, and the notices add up to each alert's holders once."""
     needs_postgresql(sql_engine, "two free-running passes")
-    with app.app_context():
-        factory = sessionmaker(bind=db.engine, expire_on_commit=False)
-    errors: list[BaseException] = []
     for _round in range(3):
         ids = _open_cases(app, 5)
-        go, later, sent = threading.Barrier(2), _due_after(app, ids), list[int]()
-
-        def run(barrier: threading.Barrier = go, at: datetime = later, out: list[int] = sent) -> None:
-            try:
-                with factory() as s:
-                    barrier.wait()
-                    out.append(send_due_alerts(s, at))
-                    s.commit()
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-
-        pair = [threading.Thread(target=run) for _ in range(2)]
-        for t in pair:
-            t.start()
-        for t in pair:
-            t.join(timeout=120)
-        assert errors == [], errors[:2]
+        later = _due_after(app, ids)
+        together(app, lambda s, at=later: send_due_alerts(s, at))  # both passes commit, neither raises
         for kind in ("arrived", "overdue"):
             tasks, alerted, notices = _alert_rows(app, kind, ids)
             assert tasks and sorted(alerted) == sorted(tasks)
             assert notices == _holders(app, tasks) > 0
-        assert len(sent) == 2  # both passes committed
 
 
 def test_two_upkeep_passes_racing_flag_an_unassigned_task_once(app: Flask) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases.counts import _counted, case_figures, case_total
@@ -224,6 +224,15 @@ def test_list_figures_from_tallies_equal_a_full_count(
                 for i in list_page(engine, actor, CaseFilters(county=county, page=n, per_page=2))
             ]
             assert [i.id for i in paged] == [i.id for i in expected] and expected, (actor, county)
+        # A batch (a deadline many cases share, fired in one pass) changes cases at the same instant: the
+        # pages without a county break the tie by id as well, so paging on shows each case once.
+        s.execute(update(ProcessInstance).values(updated_at=datetime(2026, 4, 20, 1, 0, tzinfo=UTC)))
+        s.commit()
+        everything = sorted(s.scalars(cases_query(engine, SUPERVISOR, CaseFilters())), key=lambda i: -i.id)
+        paged = [
+            i for n in range(1, 6) for i in list_page(engine, SUPERVISOR, CaseFilters(page=n, per_page=2))
+        ]
+        assert [i.id for i in paged] == [i.id for i in everything] and len(everything) > 4
 
 
 def test_the_migration_counts_the_instances_already_there(

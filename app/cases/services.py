@@ -172,7 +172,8 @@ def cases_query(engine: Engine, actor: Actor, filters: CaseFilters) -> Select[Pr
 
 
 def list_page(engine: Engine, actor: Actor, filters: CaseFilters) -> list[ProcessInstance]:
-    """The page of the list ``filters`` asks for, the most recently changed case first.
+    """The page of the list ``filters`` asks for, the most recently changed case first, ties (cases a batch
+    changed at the same instant) by id, so pages neither repeat nor skip a case; the sort index holds both.
 
     Filtered to a county, the county's cases are found first by their units and only they are sorted (two
     materialized CTEs: the cases, then the page of them), joined back by id. Left to the planners, both
@@ -182,7 +183,7 @@ def list_page(engine: Engine, actor: Actor, filters: CaseFilters) -> list[Proces
     conditions = case_conditions(engine, actor, filters)
     lean = select(ProcessInstance).options(defer(ProcessInstance.state_json))
     if not filters.county or not _materializes(engine):
-        query = lean.where(*conditions).order_by(ProcessInstance.updated_at.desc())
+        query = lean.where(*conditions).order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
         return list(engine.session.scalars(query.limit(filters.per_page).offset(offset)))
     found = (
         select(ProcessInstance.id, ProcessInstance.updated_at)

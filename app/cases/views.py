@@ -115,7 +115,9 @@ def _export_rows() -> list[list[str]]:
     eng = engine()
     filters = search_cases(eng, _filters())
     query = (
-        cases_query(eng, current_actor(), filters).order_by(ProcessInstance.updated_at.desc()).limit(10000)
+        cases_query(eng, current_actor(), filters)
+        .order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
+        .limit(10000)
     )
     out = []
     for row in case_rows(eng, list(db.session.scalars(query)), eng.now()):

@@ -118,9 +118,10 @@ class ProcessInstance(Base):
     __table_args__ = (
         UniqueConstraint("process_id", "business_key"),
         # Case lists sort a procedure's instances by last change, a page at a time (issue 17: 11 → 0.3 ms for
-        # a page of 10,000 cases on PostgreSQL, instead of sorting them all). With the unit in the index, a
-        # list filtered to a county checks each case's unit in the index while it walks, not in the table.
-        Index("ix_process_instance_process_updated_unit", "process_id", "updated_at", "unit_code"),
+        # a page of 10,000 cases on PostgreSQL, instead of sorting them all). The id breaks ties (cases a
+        # batch changed at the same instant), so pages neither repeat nor skip a case; with the unit in the
+        # index, a list filtered to a county checks each case's unit in the index while it walks.
+        Index("ix_process_instance_process_updated_unit", "process_id", "updated_at", "id", "unit_code"),
         # A procedure's overdue cases (earliest_due_at < now) read in the index alone, unit included: the case
         # list's overdue count costs index entries, not a task and a case row each (issue 17).
         Index("ix_process_instance_process_due_unit", "process_id", "earliest_due_at", "unit_code"),

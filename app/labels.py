@@ -306,7 +306,7 @@ def say(message: object) -> str:
     Chinese, or any other text, is shown as it is."""
     if not is_english():
         return str(message)
-    return reword(message, _)
+    return reword(message, _, sentence=True)
 
 
 def problem_dicts(problems: list[Problem]) -> list[dict[str, object]]:

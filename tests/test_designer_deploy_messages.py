@@ -267,7 +267,7 @@ def test_an_english_page_gets_the_refusals_in_english(app: Flask) -> None:
     xml = (MIWG / "05_service_task.bpmn").read_text(encoding="utf-8")
     refused = deploy(client, headers, {"bpmn/05_service_task.bpmn": xml})
     [problem] = refused.json["problems"]
-    assert refused.status_code == 422 and problem["message"].startswith("service task “"), problem
+    assert refused.status_code == 422 and problem["message"].startswith("Service task “"), problem
     assert "service tasks cannot run here" in problem["message"]
     preview = client.post("/designer/forms/preview", json={"text": '{"type": "object"}'}, headers=headers)
     assert 'A form needs a "title"' in " ".join(p["message"] for p in preview.json["problems"])

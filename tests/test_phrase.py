@@ -51,3 +51,18 @@ def test_a_phrase_survives_pickling() -> None:
     back = pickle.loads(pickle.dumps(message))
     assert back == message and isinstance(back, Phrase) and back.template == message.template
     assert reword(back, english) == "user task “登记” (T)"
+
+
+def test_a_sentence_starts_with_a_capital_where_a_word_starts_it() -> None:
+    who = label("Service_e", "调用外部系统", "serviceTask")
+    said = Phrase("{who}：{what}", who=who, what=Phrase("没有开始事件"))
+    words = {"{who}：{what}": "{who}: {what}", "服务任务": "service task", "没有开始事件": "no start event"}
+    words["{kind}「{name}」（{id}）"] = "{kind} “{name}” ({id})"
+    assert reword(said, lambda t: words.get(t, t), sentence=True).startswith("Service task “调用外部系统”")
+    assert reword(said, lambda t: words.get(t, t)).startswith("service task")  # nested: as written
+    path = Phrase("{pointer}：{message}", pointer="properties/a", message=Phrase("没有开始事件"))
+    assert reword(
+        path, lambda t: {"{pointer}：{message}": "{pointer}: {message}"}.get(t, t), sentence=True
+    ) == (
+        "properties/a: 没有开始事件"  # a quoted path keeps its case
+    )

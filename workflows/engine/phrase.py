@@ -14,6 +14,7 @@ they are; a template may give them a format (``{seconds:.1f}``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -40,17 +41,31 @@ def _rebuild(template: str, args: dict[str, Any]) -> Phrase:
     return Phrase(template, **args)
 
 
-def reword(message: object, translate: Callable[[str], str]) -> str:
+def reword(message: object, translate: Callable[[str], str], sentence: bool = False) -> str:
     """``message`` in the language ``translate`` (template → template) gives: a phrase's template translated
-    and filled with its arguments, phrases among them reworded the same way; anything else as it is."""
+    and filled with its arguments, phrases among them reworded the same way; anything else as it is.
+    ``sentence``: the first letter upper-cased when it is a translated word (service task … → Service task …),
+    never a name, an id or a path the message quotes."""
     if not isinstance(message, Phrase):
         return str(message)
-    args = {k: reword(v, translate) if isinstance(v, Phrase) else v for k, v in message.args.items()}
     template = translate(message.template) if message.template else ""  # gettext("") is the header
+    leading = _LEADING.match(template)
+    args = {
+        k: reword(v, translate, sentence and leading is not None and leading.group(1) == k)
+        if isinstance(v, Phrase)
+        else v
+        for k, v in message.args.items()
+    }
     try:
-        return template.format(**args) if args else template
+        text = template.format(**args) if args else template
     except (KeyError, IndexError, ValueError):  # a catalogue entry that lost a placeholder: the original
         return str(message)
+    if sentence and leading is None:
+        return text[:1].upper() + text[1:]
+    return text
+
+
+_LEADING = re.compile(r"\{(\w+)[^}]*\}")  # a template that starts with a placeholder, and its name
 
 
 def either(items: list[Phrase]) -> Phrase:

@@ -3,6 +3,7 @@ work on, the demo clock (each module builds its own demo app at it), the API log
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask
@@ -38,3 +39,14 @@ def held_grants() -> set[tuple[str, str]]:
         select(RoleGrant.role, RoleGrant.org_code).join(User).where(User.active.is_(True))
     )
     return {(role, org) for role, org in rows}
+
+
+def web_login(app: Flask, username: str) -> FlaskClient:
+    """A test client logged in through the login form (its CSRF token) as a demo account."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
+    assert csrf
+    response = client.post("/login", data={"username": username, "password": "demo", "csrf_token": csrf[1]})
+    assert response.status_code == 302
+    return client

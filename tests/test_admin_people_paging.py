@@ -16,6 +16,7 @@ from app.auth.models import RoleGrant, User
 from app.extensions import db
 from app.params import MAX_PER_PAGE
 from tests.conftest import demo_app
+from tests.org_people_support import web_login
 from workflows.regulation.people import Person, Post
 
 ADMIN = "411300.admin"
@@ -25,16 +26,6 @@ ADMIN = "411300.admin"
 def app(db_url: str, sql_engine: object) -> Iterator[Flask]:
     with demo_app(db_url) as app:
         yield app
-
-
-def web_login(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert csrf
-    response = client.post("/login", data={"username": username, "password": "demo", "csrf_token": csrf[1]})
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture(scope="module")

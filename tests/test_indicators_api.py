@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.indicators.demo import DEMO_SET
+from tests.browser import login_page
 from tests.conftest import demo_app
 from tests.test_indicators import AT, YEAR, rule
 from workflows.regulation.indicators import (
@@ -136,11 +137,7 @@ def test_city_office_director_sees_weights_refused_in_the_browser(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        page.goto(f"{live_server}/login")
-        page.fill("input[name=username]", "411300.office_director")
-        page.fill("input[name=password]", "demo")
-        page.click("button.primary")
-        page.wait_for_url(f"{live_server}/inbox")
+        login_page(page, live_server, "411300.office_director")
         page.goto(f"{live_server}/annual/indicators")
         page.click("#editable a[data-committee='411300'][data-year='2027']")
         page.wait_for_selector("#indicator-form")

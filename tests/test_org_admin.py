@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
@@ -26,6 +25,7 @@ from tests.org_people_support import (
     TODAY,
     account,
     login,
+    web_login,
 )
 from workflows.regulation import people
 from workflows.regulation.people import Person
@@ -164,16 +164,6 @@ def test_units_and_people_import_from_excel(app: Flask) -> None:
     assert answer.status_code == 200 and answer.json["posts_created"] == 1, answer.json
     tree = admin.get("/api/v1/org/units?parent=411303&level=member_unit").json
     assert tree[-1]["holders"] == ["端木春华（局长）"]
-
-
-def web_login(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert csrf
-    response = client.post("/login", data={"username": username, "password": "demo", "csrf_token": csrf[1]})
-    assert response.status_code == 302
-    return client
 
 
 def test_admin_pages_show_the_tree_a_unit_and_a_person(app: Flask) -> None:

@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from lxml import etree
 
 from app.designer.services import Deployed
-from app.labels import problem_dicts as problem_dicts  # the deploy JSON's, as the API's
 from workflows.engine.errors import DefinitionInvalid, Problem
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.audit import AuditEntry
 from app.auth import current_actor
 from app.auth.services import people_named
-from app.designer.pages import deployed_text, problem_dicts, refused_context, refused_text
+from app.designer.pages import deployed_text, refused_context, refused_text
 from app.designer.services import (
     LISTED,
     InstanceFilter,
@@ -34,6 +34,7 @@ from app.designer.services import (
 )
 from app.extensions import db
 from app.inbox.formrender import build_fields
+from app.labels import problem_dicts
 from app.params import MAX_ID, id_list, to_int
 from app.runtime import engine
 from workflows.engine.deploy.compare import compare
